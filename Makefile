@@ -1,0 +1,65 @@
+# Entry points: `make demo` and `make test` (README). Both work from a fresh clone on Debian 12 as root.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+COLLECTIONS := .build/collections
+LINK := $(COLLECTIONS)/ansible_collections/upkeep/maintenance
+SANITY_TREE := .build/sanity/ansible_collections/upkeep/maintenance
+IMAGES := bookworm trixie
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: demo test venv collection images lint sanity pytest molecule bench clean
+
+$(BIN)/ansible-playbook: requirements/test.txt
+	@command -v $(PYTHON) >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-venv; }
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 && $(PYTHON) -c 'import ensurepip' 2>/dev/null \
+	  || { apt-get update -qq && apt-get install -y -qq python3-venv; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements/test.txt
+	touch $@
+
+venv: $(BIN)/ansible-playbook
+
+# The collection is used from the working tree through a link in a collections path.
+collection:
+	@mkdir -p $(dir $(LINK))
+	@ln -sfn $(CURDIR) $(LINK)
+
+demo: venv collection
+	rm -rf .demo
+	$(BIN)/python tests/estate.py demo .demo
+	$(BIN)/ansible-playbook upkeep.maintenance.daily -i inventories/demo
+	$(BIN)/ansible-playbook upkeep.maintenance.weekly -i inventories/demo
+
+images:
+	bash tests/images/ensure-docker.sh
+	bash tests/images/build.sh $(IMAGES)
+
+lint: venv collection
+	$(BIN)/ansible-lint
+
+# ansible-test wants the collection at a real ansible_collections/NAMESPACE/NAME path: a copy of the tracked files.
+sanity: venv
+	rm -rf $(SANITY_TREE) && mkdir -p $(SANITY_TREE)
+	git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -C $(SANITY_TREE) -xf -
+	bash tests/sanity/offline-get-pip.sh
+	cd $(SANITY_TREE) && git init -q && git add -A && \
+	  $(CURDIR)/$(BIN)/ansible-test sanity --python $$($(CURDIR)/$(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') --requirements --color no
+
+pytest: venv collection
+	$(BIN)/pytest tests/unit tests/integration
+
+molecule: venv collection images
+	cd $(CURDIR) && for scenario in $$(ls molecule); do $(BIN)/molecule test -s $$scenario || exit 1; done
+
+test: venv collection lint sanity pytest molecule
+
+bench: venv collection
+	$(BIN)/python bench/sqlite_vacuum.py
+
+clean:
+	rm -rf .build .demo tests/output

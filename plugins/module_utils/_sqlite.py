@@ -1,0 +1,360 @@
+# -*- coding: utf-8 -*-
+# Copyright: upkeep.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""What the SQLite modules share: argument specs, opening a database safely, statistics,
+integrity checks, change-detecting ANALYZE, free-space arithmetic and verified backups.
+
+Only the standard library is used: the modules run on the managed host's Python.
+"""
+
+import copy
+import datetime
+import hashlib
+import os
+import re
+import sqlite3
+import tempfile
+
+from urllib.parse import quote
+
+SQLITE_COMMON_ARGUMENT_SPEC = dict(
+    path=dict(type="path", required=True),
+    busy_timeout=dict(type="float", default=30.0),
+)
+
+VACUUM_THRESHOLD_ARGUMENT_SPEC = dict(
+    min_freelist_ratio=dict(type="float", default=0.1),
+    min_freelist_pages=dict(type="int", default=256),
+)
+
+INTEGRITY_ARGUMENT_SPEC = dict(
+    integrity=dict(type="str", default="full", choices=["full", "quick"]),
+)
+
+CHUNK = 1024 * 1024
+# A margin on top of the computed need of VACUUM: page overhead of the temporary database and journal headers.
+SPACE_MARGIN = 1.05
+BACKUP_STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+
+
+def sqlite_common_argument_spec():
+    return copy.deepcopy(SQLITE_COMMON_ARGUMENT_SPEC)
+
+
+class SQLiteMaintenanceError(Exception):
+    """A failure to report in one line. ``kind`` is ``corrupt``, ``locked`` or ``unusable``."""
+
+    def __init__(self, message, kind="unusable"):
+        super(SQLiteMaintenanceError, self).__init__(message)
+        self.kind = kind
+
+
+def explain(error, path, busy_timeout=None):
+    """Turn an sqlite3 exception into an SQLiteMaintenanceError that says what it means for ``path``."""
+    text = str(error)
+    if "file is not a database" in text or "malformed" in text or "corrupt" in text:
+        return SQLiteMaintenanceError("%s: %s" % (path, text), kind="corrupt")
+    if "locked" in text or "busy" in text:
+        waited = " after waiting %g s (busy_timeout)" % busy_timeout if busy_timeout is not None else ""
+        return SQLiteMaintenanceError(
+            "%s: the database is locked by another connection%s: %s" % (path, waited, text), kind="locked")
+    if "readonly" in text or "read-only" in text:
+        return SQLiteMaintenanceError("%s: cannot write: %s (check the file's and its folder's permissions)" % (path, text))
+    if "unable to open" in text:
+        return SQLiteMaintenanceError("%s: cannot open: %s (check the permissions of the file and its folder)" % (path, text))
+    if "disk is full" in text or "database or disk is full" in text:
+        return SQLiteMaintenanceError("%s: the disk is full: %s" % (path, text))
+    return SQLiteMaintenanceError("%s: %s" % (path, text))
+
+
+def require_database_file(path):
+    if not os.path.lexists(path):
+        raise SQLiteMaintenanceError("%s: no such file" % path)
+    if os.path.isdir(path):
+        raise SQLiteMaintenanceError("%s: is a folder, not a database file" % path)
+    if not os.path.isfile(path):
+        raise SQLiteMaintenanceError("%s: is not a regular file" % path)
+    if not os.access(path, os.R_OK):
+        raise SQLiteMaintenanceError("%s: not readable by this user" % path)
+
+
+def connect(path, busy_timeout, readonly=False, immutable=False):
+    """Open an existing database without ever creating one, and make sure it is a database.
+
+    ``immutable`` is for backup files nobody else writes: no locks and no -wal/-shm files are used.
+    """
+    require_database_file(path)
+    uri = "file:%s?mode=%s" % (quote(os.path.abspath(path)), "ro" if readonly or immutable else "rw")
+    if immutable:
+        uri += "&immutable=1"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None)
+    except sqlite3.Error as error:
+        raise explain(error, path, busy_timeout)
+    try:
+        # SQLite reads the header lazily: this is where "file is not a database" shows.
+        conn.execute("PRAGMA schema_version").fetchone()
+        if readonly:
+            conn.execute("PRAGMA query_only = 1")
+    except sqlite3.Error as error:
+        conn.close()
+        raise explain(error, path, busy_timeout)
+    return conn
+
+
+def quote_identifier(name):
+    return '"%s"' % name.replace('"', '""')
+
+
+def pragma_value(conn, name):
+    return conn.execute("PRAGMA %s" % name).fetchone()[0]
+
+
+def database_stats(conn, path):
+    page_size = pragma_value(conn, "page_size")
+    page_count = pragma_value(conn, "page_count")
+    freelist_count = pragma_value(conn, "freelist_count")
+    wal_path = path + "-wal"
+    return dict(
+        page_size=page_size,
+        page_count=page_count,
+        freelist_count=freelist_count,
+        freelist_ratio=round(float(freelist_count) / page_count, 4) if page_count else 0.0,
+        reclaimable_bytes=freelist_count * page_size,
+        size=os.path.getsize(path),
+        wal_size=os.path.getsize(wal_path) if os.path.exists(wal_path) else 0,
+        journal_mode=pragma_value(conn, "journal_mode"),
+    )
+
+
+def vacuum_due(stats, min_freelist_ratio, min_freelist_pages):
+    """VACUUM is worth it when enough pages are free, both as a share of the file and in absolute terms."""
+    return stats["freelist_count"] >= max(min_freelist_pages, 1) and stats["freelist_ratio"] >= min_freelist_ratio
+
+
+def integrity_errors(conn, integrity="full", max_errors=100):
+    """SQLite's own messages for what is wrong with the database, or an empty list when it is sound."""
+    pragma = "quick_check" if integrity == "quick" else "integrity_check"
+    try:
+        messages = [row[0] for row in conn.execute("PRAGMA %s(%d)" % (pragma, max_errors))]
+    except sqlite3.DatabaseError as error:
+        return [str(error)]
+    return [] if messages == ["ok"] else messages
+
+
+def table_names(conn):
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    return [row[0] for row in rows]
+
+
+def row_counts(conn):
+    return dict((name, conn.execute("SELECT count(*) FROM %s" % quote_identifier(name)).fetchone()[0])
+                for name in table_names(conn))
+
+
+def statistics_snapshot(conn):
+    """The planner statistics as comparable rows, so that an ANALYZE can be judged by its effect."""
+    present = set(row[0] for row in conn.execute(
+        "SELECT name FROM sqlite_master WHERE name IN ('sqlite_stat1', 'sqlite_stat4')"))
+    rows = []
+    for table in ("sqlite_stat1", "sqlite_stat4"):
+        if table in present:
+            rows.extend(sorted((table,) + tuple(row) for row in conn.execute("SELECT * FROM %s" % table)))
+    return rows
+
+
+def analyze(conn, analysis_limit, commit):
+    """Run ANALYZE in a transaction and keep it only when the statistics differ.
+
+    With an analysis limit (as PRAGMA optimize uses), ANALYZE reads a bounded sample of each index,
+    so the cost does not grow with the database and an unchanged database yields identical statistics.
+    Returns whether the statistics differ; with ``commit`` false nothing is kept (check mode).
+    """
+    before = statistics_snapshot(conn)
+    conn.execute("PRAGMA analysis_limit = %d" % analysis_limit)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("ANALYZE")
+        differ = statistics_snapshot(conn) != before
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT" if differ and commit else "ROLLBACK")
+    return differ
+
+
+def sqlite_temp_dir():
+    """The folder SQLite puts its temporary files in (the same search order as SQLite's unix VFS)."""
+    for candidate in (os.environ.get("SQLITE_TMPDIR"), os.environ.get("TMPDIR"), "/var/tmp", "/usr/tmp", "/tmp", "."):
+        if candidate and os.path.isdir(candidate) and os.access(candidate, os.W_OK | os.X_OK):
+            return candidate
+    return "."
+
+
+def vacuum_space_shortfalls(path, stats):
+    """Where VACUUM would run out of space: a list of (folder, bytes needed, bytes free) that do not fit.
+
+    VACUUM builds a compacted copy in SQLite's temporary folder, then writes it back through the
+    rollback journal (which holds the original pages) or the WAL (which receives the new pages).
+    """
+    used = (stats["page_count"] - stats["freelist_count"]) * stats["page_size"]
+    journal = used if stats["journal_mode"] == "wal" else stats["size"]
+    needs = {}
+    for folder, need in ((os.path.dirname(os.path.abspath(path)), journal), (sqlite_temp_dir(), used)):
+        device = os.stat(folder).st_dev
+        previous = needs.get(device, (folder, 0))
+        needs[device] = (previous[0], previous[1] + need)
+    shortfalls = []
+    for folder, need in needs.values():
+        fs = os.statvfs(folder)
+        free = fs.f_bavail * fs.f_frsize
+        need = int(need * SPACE_MARGIN)
+        if need > free:
+            shortfalls.append((folder, need, free))
+    return shortfalls
+
+
+def sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checksum_sidecar(path):
+    return path + ".sha256"
+
+
+def read_checksum(path):
+    """The digest recorded in ``path``'s sha256sum-style sidecar, or None when there is none."""
+    sidecar = checksum_sidecar(path)
+    if not os.path.exists(sidecar):
+        return None
+    with open(sidecar) as stream:
+        fields = stream.read().split()
+    return fields[0].lower() if fields and re.match(r"^[0-9a-fA-F]{64}$", fields[0]) else ""
+
+
+def fsync_path(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path, data, mode):
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.rename(temporary, path)
+    except Exception:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    fsync_path(folder)
+
+
+def write_checksum(path, digest, mode):
+    """A sidecar that ``sha256sum -c`` reads from the backup's folder."""
+    write_atomically(checksum_sidecar(path), "%s  %s\n" % (digest, os.path.basename(path)), mode)
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def backup_name(db_path, when):
+    stem, suffix = os.path.splitext(os.path.basename(db_path))
+    return "%s-%s%s" % (stem, when.strftime(BACKUP_STAMP_FORMAT), suffix)
+
+
+def list_backups(folder, db_path):
+    """Backups of ``db_path`` in ``folder`` written by sqlite_backup, newest first."""
+    stem, suffix = os.path.splitext(os.path.basename(db_path))
+    pattern = re.compile(r"^%s-(\d{8}T\d{6}Z)(?:\.(\d+))?%s$" % (re.escape(stem), re.escape(suffix)))
+    found = []
+    for name in os.listdir(folder):
+        match = pattern.match(name)
+        if match and os.path.isfile(os.path.join(folder, name)):
+            found.append((match.group(1), int(match.group(2) or 0), os.path.join(folder, name)))
+    return [entry[2] for entry in sorted(found, reverse=True)]
+
+
+def unused_backup_path(folder, db_path, when):
+    name = backup_name(db_path, when)
+    candidate = os.path.join(folder, name)
+    stem, suffix = os.path.splitext(name)
+    serial = 0
+    while os.path.lexists(candidate):
+        serial += 1
+        candidate = os.path.join(folder, "%s.%d%s" % (stem, serial, suffix))
+    return candidate
+
+
+def online_backup(source, folder, final_name, mode):
+    """Copy an open database through SQLite's backup API into a hidden temporary file in ``folder``.
+
+    The copy is one consistent snapshot (one step, under one read transaction), so writers in WAL
+    mode go on meanwhile. Returns the temporary path; the caller verifies it and renames it.
+    """
+    fd, temporary = tempfile.mkstemp(prefix="." + final_name + ".", suffix=".tmp", dir=folder)
+    try:
+        os.fchmod(fd, mode)
+        os.close(fd)
+        target = sqlite3.connect(temporary, isolation_level=None)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+        fsync_path(temporary)
+    except Exception:
+        remove_if_present(temporary)
+        remove_if_present(temporary + "-journal")
+        raise
+    return temporary
+
+
+def copy_with_digest(source, folder, final_name, mode):
+    """Copy a file into a hidden temporary file in ``folder``; return its path and SHA-256."""
+    fd, temporary = tempfile.mkstemp(prefix="." + final_name + ".", suffix=".tmp", dir=folder)
+    digest = hashlib.sha256()
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as out, open(source, "rb") as stream:
+            for block in iter(lambda: stream.read(CHUNK), b""):
+                digest.update(block)
+                out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+    except Exception:
+        remove_if_present(temporary)
+        raise
+    return temporary, digest.hexdigest()
+
+
+def remove_if_present(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def verify_database_file(path, integrity, busy_timeout):
+    """SQLite's messages for what is wrong with a database file nobody else writes, [] when sound."""
+    try:
+        conn = connect(path, busy_timeout, immutable=True)
+    except SQLiteMaintenanceError as error:
+        return [str(error)]
+    try:
+        return integrity_errors(conn, integrity)
+    finally:
+        conn.close()

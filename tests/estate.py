@@ -1,0 +1,111 @@
+"""Real artifacts for the tests, the demo and the benchmarks: SQLite databases in known states.
+
+Used as a library (``import estate``) and from the command line:
+    python tests/estate.py demo DIR      lays out the demo estate under DIR
+"""
+
+import argparse
+import hashlib
+import os
+import sqlite3
+import sys
+import time
+
+PAYLOAD = "x" * 400
+
+
+def _connect(path):
+    return sqlite3.connect(path, isolation_level=None)
+
+
+def make_database(path, rows=2000, journal_mode="delete", payload=PAYLOAD):
+    """A database with a table of ``rows`` rows and an index."""
+    conn = _connect(path)
+    conn.execute("PRAGMA journal_mode = %s" % journal_mode)
+    conn.execute("CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, payload TEXT)")
+    conn.execute("CREATE INDEX IF NOT EXISTS items_name ON items (name)")
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO items (name, payload) VALUES (?, ?)",
+                     (("item-%d" % (i % 997), payload) for i in range(rows)))
+    conn.execute("COMMIT")
+    conn.close()
+    return path
+
+
+def make_bloated(path, rows=20000, keep_fraction=0.25, journal_mode="delete", payload=PAYLOAD):
+    """A database whose deleted rows left most of its pages on the freelist."""
+    make_database(path, rows, journal_mode, payload)
+    conn = _connect(path)
+    conn.execute("DELETE FROM items WHERE id > ?", (int(rows * keep_fraction),))
+    conn.close()
+    return path
+
+
+def page_size(path):
+    conn = _connect(path)
+    try:
+        return conn.execute("PRAGMA page_size").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def corrupt(path, page=2):
+    """Overwrite one b-tree page with garbage, the way a torn write or bad sector does."""
+    size = page_size(path)
+    with open(path, "r+b") as stream:
+        stream.seek((page - 1) * size)
+        stream.write(bytes((i * 37 + 11) % 256 for i in range(size)))
+    return path
+
+
+def make_not_database(path):
+    with open(path, "w") as stream:
+        stream.write("this is a text file, not a database\n" * 200)
+    return path
+
+
+def sha256(path):
+    with open(path, "rb") as stream:
+        return hashlib.sha256(stream.read()).hexdigest()
+
+
+def write_backup(source, folder, stamp):
+    """A backup as sqlite_backup names it (``stem-YYYYmmddTHHMMSSZ.suffix``) with its sha256sum sidecar."""
+    os.makedirs(folder, exist_ok=True)
+    stem, suffix = os.path.splitext(os.path.basename(source))
+    dest = os.path.join(folder, "%s-%s%s" % (stem, stamp, suffix))
+    src, target = _connect(source), _connect(dest)
+    src.backup(target)
+    target.close()
+    src.close()
+    os.chmod(dest, 0o600)
+    with open(dest + ".sha256", "w") as stream:
+        stream.write("%s  %s\n" % (sha256(dest), os.path.basename(dest)))
+    return dest
+
+
+def demo(root):
+    """The demo estate: a bloated database, a WAL database, a corrupt one with a good backup."""
+    root = os.path.abspath(root)
+    data, backups = os.path.join(root, "data"), os.path.join(root, "backups")
+    os.makedirs(data, exist_ok=True)
+    for name in os.listdir(data):
+        os.unlink(os.path.join(data, name))
+    make_bloated(os.path.join(data, "app.db"), rows=60000)
+    make_database(os.path.join(data, "events.db"), rows=5000, journal_mode="wal")
+    inventory = make_database(os.path.join(data, "inventory.db"), rows=3000)
+    write_backup(inventory, os.path.join(backups, "inventory"), time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+    corrupt(inventory, page=3)
+    return root
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("what", choices=["demo"])
+    parser.add_argument("root")
+    args = parser.parse_args(argv)
+    print("demo estate in %s" % demo(args.root))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
