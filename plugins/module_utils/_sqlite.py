@@ -11,10 +11,12 @@ Only the standard library is used: the modules run on the managed host's Python.
 
 import copy
 import datetime
+import fcntl
 import hashlib
 import os
 import re
 import sqlite3
+import struct
 import tempfile
 
 from urllib.parse import quote
@@ -37,6 +39,11 @@ CHUNK = 1024 * 1024
 # A margin on top of the computed need of VACUUM: page overhead of the temporary database and journal headers.
 SPACE_MARGIN = 1.05
 BACKUP_STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+# Byte ranges SQLite's unix VFS locks: the pending, reserved and shared bytes of the database file, and the
+# WAL-index locks with the dead-man switch of the -shm file, which every open connection in WAL mode holds.
+DATABASE_LOCK_RANGE = (0x40000000, 2 + 510)
+SHM_LOCK_RANGE = (120, 9)
+FLOCK_FORMAT = "hhqqi4x"
 
 
 def sqlite_common_argument_spec():
@@ -346,6 +353,24 @@ def remove_if_present(path):
         os.unlink(path)
     except OSError:
         pass
+
+
+def _range_locked(path, start, length):
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        query = struct.pack(FLOCK_FORMAT, fcntl.F_WRLCK, os.SEEK_SET, start, length, 0)
+        return struct.unpack(FLOCK_FORMAT, fcntl.fcntl(fd, fcntl.F_GETLK, query))[0] != fcntl.F_UNLCK
+    finally:
+        os.close(fd)
+
+
+def database_in_use(path):
+    """Whether another process holds SQLite locks on the database, asked without opening it as a database
+    (opening it could checkpoint or delete the WAL of a database about to be set aside)."""
+    return _range_locked(path, *DATABASE_LOCK_RANGE) or _range_locked(path + "-shm", *SHM_LOCK_RANGE)
 
 
 def verify_database_file(path, integrity, busy_timeout):

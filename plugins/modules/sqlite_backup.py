@@ -23,7 +23,7 @@ description:
     into the restored one. Stop the applications that use the database first; the module refuses a database another
     connection holds a lock on.
 author:
-  - upkeep.maintenance contributors
+  - upkeep.maintenance contributors (@upkeep)
 extends_documentation_fragment:
   - upkeep.maintenance.sqlite
   - upkeep.maintenance.sqlite.INTEGRITY
@@ -43,7 +43,7 @@ options:
   path:
     description:
       - The database to back up, or with O(state=restored), to restore.
-      - With O(state=restored) the file may be missing or corrupt: that is what restoring is for.
+      - With O(state=restored) the file may be missing or corrupt, which is what restoring is for.
   dest:
     description:
       - With O(state=present), the backup file, or a folder to write a timestamped backup into.
@@ -153,6 +153,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._sqlite import 
     SQLiteMaintenanceError,
     connect,
     copy_with_digest,
+    database_in_use,
     explain,
     fsync_path,
     list_backups,
@@ -258,23 +259,6 @@ def backup_problem(candidate, integrity, busy_timeout):
     return "fails its integrity check: %s" % errors[0].splitlines()[-1] if errors else None
 
 
-def refuse_if_in_use(module, path):
-    """A live database is only replaced when no other connection holds a lock on it."""
-    try:
-        conn = connect(path, module.params["busy_timeout"])
-    except SQLiteMaintenanceError:
-        return  # not openable as a database: nobody can be using it as one
-    try:
-        conn.execute("BEGIN EXCLUSIVE")
-        conn.execute("ROLLBACK")
-    except sqlite3.Error as error:
-        if "locked" in str(error) or "busy" in str(error):
-            module.fail_json(msg="%s: the database is in use by another connection; stop the services that use it "
-                                 "before restoring" % path)
-    finally:
-        conn.close()
-
-
 def set_aside(path, stamp):
     """Move the replaced database and its journal and WAL out of the way; drop its shared-memory index."""
     aside = path + ".replaced-" + stamp
@@ -318,7 +302,9 @@ def restore(module, mode):
     if module.check_mode:
         return dict(changed=True, backup=candidate, rejected=rejected), "would restore %s from %s" % (path, candidate)
 
-    refuse_if_in_use(module, path)
+    if database_in_use(path):
+        module.fail_json(msg="%s: the database is in use by another connection; stop the services that use it "
+                             "before restoring" % path)
     folder = os.path.dirname(os.path.abspath(path))
     writable_folder(module, folder)
     original = os.stat(path) if os.path.isfile(path) else None

@@ -17,7 +17,7 @@ description:
     and fails the task unless O(fail_on) says otherwise.
   - User queries run on a read-only connection with C(PRAGMA query_only), so they cannot change the database.
 author:
-  - upkeep.maintenance contributors
+  - upkeep.maintenance contributors (@upkeep)
 extends_documentation_fragment:
   - upkeep.maintenance.sqlite
   - upkeep.maintenance.sqlite.VACUUM_THRESHOLDS

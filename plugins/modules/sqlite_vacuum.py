@@ -14,13 +14,13 @@ description:
     system has the space VACUUM needs (a compacted copy in SQLite's temporary folder plus the journal or WAL next to the database).
   - Refreshes the planner statistics the way C(PRAGMA optimize) does (ANALYZE with an analysis limit, so the cost does not grow
     with the database) inside a transaction, and keeps them only when they differ from the stored ones.
-  - Optionally rebuilds every index (REINDEX) and truncates the write-ahead log (C(PRAGMA wal_checkpoint(TRUNCATE))).
+  - Optionally rebuilds every index (REINDEX) and truncates the write-ahead log (C(PRAGMA wal_checkpoint) in C(TRUNCATE) mode).
   - Reports changed only when the file really changed (pages reclaimed, statistics differ, indexes rebuilt, WAL frames
     checkpointed), so a second run reports no change.
-  - Stop the applications that write to the database first (the M(upkeep.maintenance.sqlite) role does): VACUUM needs the
-    database to itself and waits at most O(busy_timeout) for it.
+  - Stop the applications that write to the database first, as the C(upkeep.maintenance.sqlite) role does.
+    VACUUM needs the database to itself and waits at most O(busy_timeout) for it.
 author:
-  - upkeep.maintenance contributors
+  - upkeep.maintenance contributors (@upkeep)
 extends_documentation_fragment:
   - upkeep.maintenance.sqlite
   - upkeep.maintenance.sqlite.VACUUM_THRESHOLDS
@@ -94,17 +94,17 @@ EXAMPLES = r"""
 
 RETURN = r"""
 actions:
-  description: What was done, in order (in check mode, what would be done); a subset of V(checkpoint), V(vacuum), V(reindex), V(analyze).
+  description: What was done, in order (in check mode, what would be done); a subset of V(vacuum), V(reindex), V(analyze), V(checkpoint).
   returned: always
   type: list
   elements: str
-  sample: [vacuum, analyze]
+  sample: [vacuum, analyze, checkpoint]
 sql:
   description: The statements executed, in order.
   returned: always
   type: list
   elements: str
-  sample: ["VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)", "ANALYZE"]
+  sample: ["VACUUM", "ANALYZE", "PRAGMA wal_checkpoint(TRUNCATE)"]
 size_before:
   description: Size of the database file in bytes before.
   returned: always
@@ -230,17 +230,12 @@ class Maintenance(object):
         self.frames += max(frames, 0)
 
     def run(self):
+        """VACUUM, REINDEX, ANALYZE, then the checkpoint, so that the WAL is empty at the end."""
         check_mode = self.module.check_mode
-        if self.checkpoint:
-            self.actions.append("checkpoint")
-            if not check_mode:
-                self.run_checkpoint()
         if self.vacuum:
             self.actions.append("vacuum")
             if not check_mode:
                 self.execute("VACUUM")
-                if self.before["journal_mode"] == "wal":
-                    self.run_checkpoint()
         if self.params["reindex"]:
             self.actions.append("reindex")
             if not check_mode:
@@ -251,6 +246,15 @@ class Maintenance(object):
                 self.actions.append("analyze")
             if not check_mode:
                 self.sql.append("ANALYZE" if self.statistics_changed else "ANALYZE (rolled back: statistics unchanged)")
+        # VACUUM in WAL mode writes the whole database into the WAL: only a checkpoint shrinks the file.
+        if self.checkpoint or (self.vacuum and self.before["journal_mode"] == "wal"):
+            if check_mode:
+                if self.before["wal_size"] or self.vacuum:
+                    self.actions.append("checkpoint")
+            else:
+                self.run_checkpoint()
+                if self.frames:
+                    self.actions.append("checkpoint")
 
     def after(self):
         if not self.module.check_mode:
@@ -264,8 +268,7 @@ class Maintenance(object):
         after = self.after()
         reclaimed = self.before["size"] - after["size"]
         vacuum_changed = self.vacuum and (self.before["freelist_count"] > 0 or reclaimed != 0)
-        changed = bool(vacuum_changed or self.params["reindex"] or self.statistics_changed
-                       or (self.checkpoint and (self.frames if not self.module.check_mode else self.before["wal_size"])))
+        changed = bool(vacuum_changed or self.params["reindex"] or self.statistics_changed or "checkpoint" in self.actions)
         return dict(
             changed=changed,
             actions=self.actions,
@@ -286,13 +289,14 @@ class Maintenance(object):
         would = "would be " if self.module.check_mode else ""
         parts = []
         if self.vacuum:
-            parts.append("VACUUM %s%s (%s to %s)" % ("would reclaim " if would else "reclaimed ", human_bytes(reclaimed),
-                                                    human_bytes(self.before["size"]), human_bytes(after["size"])))
+            verb = "would reclaim" if would else "reclaimed"
+            parts.append("VACUUM %s %s (%s to %s)" % (
+                verb, human_bytes(reclaimed), human_bytes(self.before["size"]), human_bytes(after["size"])))
         if self.params["reindex"]:
             parts.append("indexes %srebuilt" % would)
         if self.statistics_changed:
             parts.append("statistics %supdated" % would)
-        if self.checkpoint and self.frames:
+        if self.frames:
             parts.append("%d WAL frames checkpointed" % self.frames)
         summary = "; ".join(parts) if parts else "nothing to do: %d %% free pages, statistics current" % round(
             self.before["freelist_ratio"] * 100)

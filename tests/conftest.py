@@ -1,0 +1,83 @@
+"""Fixtures shared by the unit and integration tests: the collection on an import path, modules run as Ansible runs
+them (a separate Python process reading its arguments as JSON), the estate builders, and real file systems."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+import estate  # noqa: E402  (tests/estate.py, found through the path set above)
+
+
+@pytest.fixture(scope="session")
+def collections_path(tmp_path_factory):
+    base = tmp_path_factory.mktemp("collections")
+    namespace = base / "ansible_collections" / "upkeep"
+    namespace.mkdir(parents=True)
+    (namespace / "maintenance").symlink_to(ROOT)
+    return str(base)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def collection_importable(collections_path):
+    sys.path.insert(0, collections_path)
+    yield
+    sys.path.remove(collections_path)
+
+
+class ModuleRunner(object):
+    def __init__(self, collections_path):
+        self.collections_path = collections_path
+
+    def __call__(self, name, check_mode=False, env=None, **args):
+        """Run a module of the collection; returns its JSON result, with rc."""
+        if check_mode:
+            args["_ansible_check_mode"] = True
+        environment = dict(os.environ, PYTHONPATH=self.collections_path, **(env or {}))
+        process = subprocess.run(
+            [sys.executable, "-m", "ansible_collections.upkeep.maintenance.plugins.modules." + name],
+            input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), capture_output=True, text=True, env=environment,
+            timeout=600)
+        assert "Traceback" not in process.stderr + process.stdout, process.stderr + process.stdout
+        result = json.loads(process.stdout)
+        result["rc"] = process.returncode
+        return result
+
+
+@pytest.fixture
+def run_module(collections_path):
+    return ModuleRunner(collections_path)
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """Mount small tmpfs file systems (for a full disk or a read-only folder); needs root."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mounted = []
+
+    def mount(size, readonly=False):
+        target = tmp_path / ("fs-" + uuid.uuid4().hex[:8])
+        target.mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s,mode=0755" % size, "tmpfs", str(target)], check=True)
+        mounted.append(target)
+        return target
+
+    def make_readonly(target):
+        subprocess.run(["mount", "-o", "remount,ro", str(target)], check=True)
+
+    mount.make_readonly = make_readonly
+    yield mount
+    for target in reversed(mounted):
+        subprocess.run(["umount", "-l", str(target)], check=False)
+
+
+@pytest.fixture
+def make_estate():
+    return estate

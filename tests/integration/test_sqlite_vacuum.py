@@ -1,0 +1,214 @@
+"""sqlite_vacuum against real database files."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+
+def row_count(path):
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT count(*) FROM items").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_bloated_database_is_compacted_and_second_run_changes_nothing(run_module, make_estate, tmp_path):
+    db = make_estate.make_bloated(str(tmp_path / "app.db"))
+    rows = row_count(db)
+    size = os.path.getsize(db)
+
+    first = run_module("sqlite_vacuum", path=db)
+
+    assert first["changed"] is True
+    assert first["actions"][0] == "vacuum"
+    assert first["size_before"] == size
+    assert first["size_after"] == os.path.getsize(db) < size / 2
+    assert first["freelist_before"] > 0 and first["freelist_after"] == 0
+    assert first["bytes_reclaimed"] == size - first["size_after"]
+    assert "VACUUM" in first["sql"]
+    assert first["upkeep_results"][0]["status"] == "changed"
+    assert row_count(db) == rows
+
+    second = run_module("sqlite_vacuum", path=db)
+    assert second["changed"] is False, second
+    assert second["actions"] == []
+    assert second["upkeep_results"][0]["status"] == "ok"
+
+
+def test_check_mode_predicts_without_touching_the_file(run_module, make_estate, tmp_path):
+    db = make_estate.make_bloated(str(tmp_path / "app.db"))
+    before = make_estate.sha256(db)
+
+    planned = run_module("sqlite_vacuum", path=db, check_mode=True)
+
+    assert planned["changed"] is True
+    assert "vacuum" in planned["actions"]
+    assert planned["size_after"] < planned["size_before"]
+    assert planned["sql"] == []
+    assert make_estate.sha256(db) == before
+    done = run_module("sqlite_vacuum", path=db)
+    assert done["actions"] == planned["actions"]
+
+
+def test_thresholds_hold_back_vacuum_of_a_slightly_bloated_database(run_module, make_estate, tmp_path):
+    db = make_estate.make_bloated(str(tmp_path / "app.db"), rows=4000, keep_fraction=0.95)
+
+    result = run_module("sqlite_vacuum", path=db, min_freelist_ratio=0.5, analyze=False)
+
+    assert result["vacuum_due"] is False
+    assert result["changed"] is False
+    assert result["freelist_after"] == result["freelist_before"] > 0
+
+
+def test_vacuum_always_and_never(run_module, make_estate, tmp_path):
+    db = make_estate.make_bloated(str(tmp_path / "app.db"))
+    kept = run_module("sqlite_vacuum", path=db, vacuum="never", analyze=False)
+    assert kept["changed"] is False and kept["freelist_after"] > 0
+    forced = run_module("sqlite_vacuum", path=db, vacuum="always", min_freelist_ratio=0.99, analyze=False)
+    assert forced["changed"] is True and forced["freelist_after"] == 0
+
+
+def test_reindex_is_reported_as_a_change(run_module, make_estate, tmp_path):
+    db = make_estate.make_database(str(tmp_path / "app.db"))
+    result = run_module("sqlite_vacuum", path=db, reindex=True, analyze=False)
+    assert result["changed"] is True
+    assert result["actions"] == ["reindex"]
+    assert "REINDEX" in result["sql"]
+
+
+def test_statistics_are_kept_only_when_they_differ(run_module, make_estate, tmp_path):
+    db = make_estate.make_database(str(tmp_path / "app.db"))
+    first = run_module("sqlite_vacuum", path=db)
+    assert first["statistics_changed"] is True
+    assert first["actions"] == ["analyze"]
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM sqlite_stat1").fetchone()[0] > 0
+    conn.close()
+
+    unchanged_hash = make_estate.sha256(db)
+    second = run_module("sqlite_vacuum", path=db)
+    assert second["changed"] is False
+    assert make_estate.sha256(db) == unchanged_hash
+
+
+def test_wal_database_is_checkpointed_after_vacuum(run_module, make_estate, tmp_path):
+    db = make_estate.make_bloated(str(tmp_path / "events.db"), journal_mode="wal")
+    holder = sqlite3.connect(db)  # keeps the WAL from being folded in when other connections close
+    holder.execute("SELECT count(*) FROM items").fetchall()
+    try:
+        result = run_module("sqlite_vacuum", path=db, checkpoint=True)
+        assert result["changed"] is True
+        assert "vacuum" in result["actions"]
+        assert result["sql"].count("PRAGMA wal_checkpoint(TRUNCATE)") >= 1
+        assert os.path.getsize(db + "-wal") == 0
+        assert result["size_after"] == os.path.getsize(db) < result["size_before"]
+    finally:
+        holder.close()
+
+
+WRITER = textwrap.dedent("""
+    import sqlite3, sys, time
+    conn = sqlite3.connect(sys.argv[1], timeout=60, isolation_level=None)
+    committed = 0
+    deadline = time.monotonic() + float(sys.argv[2])
+    while time.monotonic() < deadline:
+        conn.execute("INSERT INTO items (name, payload) VALUES ('writer', 'w')")
+        committed += 1
+        time.sleep(0.002)
+    print(committed)
+""")
+
+
+def start_writer(db, seconds):
+    return subprocess.Popen([sys.executable, "-c", WRITER, db, str(seconds)], stdout=subprocess.PIPE, text=True)
+
+
+def test_vacuum_beside_a_concurrent_writer_loses_no_committed_row(run_module, make_estate, tmp_path):
+    db = make_estate.make_bloated(str(tmp_path / "live.db"), journal_mode="wal")
+    rows_before = row_count(db)
+    writer = start_writer(db, 3)
+    time.sleep(0.3)
+
+    result = run_module("sqlite_vacuum", path=db, busy_timeout=60)
+    committed = int(writer.communicate(timeout=60)[0])
+
+    assert result["rc"] == 0, result
+    assert "vacuum" in result["actions"]
+    assert committed > 0
+    assert row_count(db) == rows_before + committed
+
+
+def test_corrupt_database_is_refused_before_any_rewrite(run_module, make_estate, tmp_path):
+    db = make_estate.corrupt(make_estate.make_bloated(str(tmp_path / "app.db")), page=3)
+    before = make_estate.sha256(db)
+
+    result = run_module("sqlite_vacuum", path=db, vacuum="always", analyze=False)
+
+    assert result["failed"] is True
+    assert "refusing to rewrite a database that fails its integrity check" in result["msg"]
+    assert result["integrity_errors"]
+    assert make_estate.sha256(db) == before
+
+
+def test_locked_database_fails_after_busy_timeout(run_module, make_estate, tmp_path):
+    db = make_estate.make_bloated(str(tmp_path / "app.db"))
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.monotonic()
+        result = run_module("sqlite_vacuum", path=db, busy_timeout=1)
+        elapsed = time.monotonic() - started
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result["failed"] is True
+    assert "locked by another connection" in result["msg"]
+    assert "busy_timeout" in result["msg"]
+    assert elapsed < 20
+
+
+def test_vacuum_fails_before_starting_when_the_disk_is_short(run_module, make_estate, tmp_path, tmpfs):
+    small = tmpfs("16m")
+    db = make_estate.make_bloated(str(small / "app.db"), rows=20000, keep_fraction=0.5)
+    free = os.statvfs(str(small)).f_bavail * os.statvfs(str(small)).f_frsize
+    (small / "filler").write_bytes(b"\0" * (free - 2 * 1024 * 1024))
+    before = make_estate.sha256(db)
+
+    result = run_module("sqlite_vacuum", path=db, env=dict(SQLITE_TMPDIR=str(small)))
+
+    assert result["failed"] is True
+    assert "not enough free space for VACUUM" in result["msg"]
+    assert str(small) in result["msg"]
+    assert make_estate.sha256(db) == before
+    assert not os.path.exists(db + "-journal")
+
+
+@pytest.mark.parametrize("kind, expected", [
+    ("missing", "no such file"),
+    ("folder", "is a folder"),
+    ("text", "file is not a database"),
+])
+def test_unusable_paths_fail_with_one_clear_line(run_module, make_estate, tmp_path, kind, expected):
+    path = tmp_path / "target.db"
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "text":
+        make_estate.make_not_database(str(path))
+    result = run_module("sqlite_vacuum", path=str(path))
+    assert result["failed"] is True
+    assert expected in result["msg"]
+    assert "\n" not in result["msg"]
+    assert kind != "missing" or not path.exists()
+
+
+def test_negative_analysis_limit_is_refused(run_module, make_estate, tmp_path):
+    db = make_estate.make_database(str(tmp_path / "app.db"))
+    result = run_module("sqlite_vacuum", path=db, analysis_limit=-1)
+    assert result["failed"] is True
+    assert "analysis_limit" in result["msg"]
