@@ -53,10 +53,14 @@ sanity: venv
 pytest: venv collection
 	$(BIN)/pytest tests/unit tests/integration
 
+# Each image is named by a hash of what builds it; UPKEEP_IMAGE_<SUITE> picks another image (from a registry, say).
 molecule: venv collection images
-	cd $(CURDIR) && for scenario in $$(ls molecule); do $(BIN)/molecule test -s $$scenario || exit 1; done
+	export UPKEEP_IMAGE_BOOKWORM=$${UPKEEP_IMAGE_BOOKWORM:-$$(bash tests/images/build.sh bookworm)}; \
+	export UPKEEP_IMAGE_TRIXIE=$${UPKEEP_IMAGE_TRIXIE:-$$(bash tests/images/build.sh trixie)}; \
+	for scenario in $$(ls molecule); do $(BIN)/molecule test -s $$scenario; done
 
-test: venv collection lint sanity pytest molecule
+# pytest last, so that its closing line ("N passed") ends the output.
+test: venv collection lint sanity molecule pytest
 
 bench: venv collection
 	$(BIN)/python bench/sqlite_vacuum.py

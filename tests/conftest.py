@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 
 import pytest
@@ -15,20 +16,21 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 import estate  # noqa: E402  (tests/estate.py, found through the path set above)
 
 
+def _collections_path():
+    """A collections path holding this working tree as upkeep.maintenance, for imports and module runs."""
+    base = tempfile.mkdtemp(prefix="upkeep-collections-")
+    os.makedirs(os.path.join(base, "ansible_collections", "upkeep"))
+    os.symlink(ROOT, os.path.join(base, "ansible_collections", "upkeep", "maintenance"))
+    return base
+
+
+COLLECTIONS_PATH = _collections_path()
+sys.path.insert(0, COLLECTIONS_PATH)
+
+
 @pytest.fixture(scope="session")
-def collections_path(tmp_path_factory):
-    base = tmp_path_factory.mktemp("collections")
-    namespace = base / "ansible_collections" / "upkeep"
-    namespace.mkdir(parents=True)
-    (namespace / "maintenance").symlink_to(ROOT)
-    return str(base)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def collection_importable(collections_path):
-    sys.path.insert(0, collections_path)
-    yield
-    sys.path.remove(collections_path)
+def collections_path():
+    return COLLECTIONS_PATH
 
 
 class ModuleRunner(object):
@@ -43,7 +45,7 @@ class ModuleRunner(object):
         process = subprocess.run(
             [sys.executable, "-m", "ansible_collections.upkeep.maintenance.plugins.modules." + name],
             input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), capture_output=True, text=True, env=environment,
-            timeout=600)
+            timeout=600, check=False)
         assert "Traceback" not in process.stderr + process.stdout, process.stderr + process.stdout
         result = json.loads(process.stdout)
         result["rc"] = process.returncode

@@ -295,7 +295,9 @@ def restore(module, mode):
             path, "; ".join("%s: %s" % (entry["path"], entry["reason"]) for entry in rejected)), rejected=rejected)
 
     digest = read_checksum(candidate) or sha256_file(candidate)
-    stale = [path + suffix for suffix in ("-wal", "-journal") if os.path.lexists(path + suffix)]
+    # An empty WAL or journal holds nothing that could be replayed into the database.
+    stale = [path + suffix for suffix in ("-wal", "-journal")
+             if os.path.lexists(path + suffix) and os.path.getsize(path + suffix) > 0]
     if os.path.isfile(path) and not stale and sha256_file(path) == digest:
         return (dict(changed=False, backup=candidate, checksum=digest, size=os.path.getsize(candidate), rejected=rejected),
                 "the database is already identical to %s" % candidate)

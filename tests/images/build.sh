@@ -21,7 +21,8 @@ for suite in "$@"; do
   # so it lays the minimal base and apt inside the chroot installs the packages.
   {
     debootstrap --variant=minbase "$suite" "$rootfs" "$mirror"
-    # Images start no services of their own: the tests start what they need.
+    # Images start no services of their own: the tests start what they need. tini runs as PID 1 so that
+  # the processes services leave behind are reaped.
     printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
     chmod 0755 "$rootfs/usr/sbin/policy-rc.d"
     chroot "$rootfs" apt-get update
@@ -30,7 +31,7 @@ for suite in "$@"; do
   } >"$rootfs.log" 2>&1 || { tail -n 30 "$rootfs.log" >&2; exit 1; }
   rm -rf "$rootfs"/var/lib/apt/lists/*
   tar -C "$rootfs" -c . | docker import \
-    --change 'CMD ["sleep", "infinity"]' \
+    --change 'CMD ["/usr/bin/tini", "--", "sleep", "infinity"]' \
     --change 'ENV LANG=C.UTF-8' \
     - "$image" >/dev/null
   rm -rf "$rootfs" "$rootfs.log"

@@ -1,0 +1,49 @@
+"""Pieces of module_utils._sqlite that decide things: backup names, which backup is newest, when VACUUM is due."""
+
+import datetime
+import os
+
+from ansible_collections.upkeep.maintenance.plugins.module_utils import _sqlite
+
+
+def stats(free, pages=1000):
+    return dict(freelist_count=free, page_count=pages, freelist_ratio=float(free) / pages)
+
+
+def test_vacuum_due_needs_both_the_ratio_and_the_page_floor():
+    assert _sqlite.vacuum_due(stats(300), 0.1, 256) is True
+    assert _sqlite.vacuum_due(stats(200), 0.1, 256) is False
+    assert _sqlite.vacuum_due(stats(300, pages=10000), 0.1, 256) is False
+    assert _sqlite.vacuum_due(stats(0), 0.0, 0) is False
+
+
+def test_backup_names_keep_the_suffix_and_never_collide(tmp_path):
+    when = datetime.datetime(2026, 11, 23, 2, 0, 0, tzinfo=datetime.timezone.utc)
+    first = _sqlite.unused_backup_path(str(tmp_path), "/srv/app/app.db", when)
+    assert os.path.basename(first) == "app-20261123T020000Z.db"
+    open(first, "w").close()
+    second = _sqlite.unused_backup_path(str(tmp_path), "/srv/app/app.db", when)
+    assert os.path.basename(second) == "app-20261123T020000Z.1.db"
+
+
+def test_list_backups_is_newest_first_and_ignores_other_files(tmp_path):
+    for name in ("app-20261101T000000Z.db", "app-20261123T020000Z.db", "app-20261123T020000Z.1.db",
+                 "app-20261123T020000Z.db.sha256", "application-20261130T000000Z.db", "app.db", "app-latest.db"):
+        (tmp_path / name).write_text("x")
+    found = [os.path.basename(path) for path in _sqlite.list_backups(str(tmp_path), "/srv/app/app.db")]
+    assert found == ["app-20261123T020000Z.1.db", "app-20261123T020000Z.db", "app-20261101T000000Z.db"]
+
+
+def test_identifiers_are_quoted_against_injection():
+    assert _sqlite.quote_identifier('x"; DROP TABLE t; --') == '"x""; DROP TABLE t; --"'
+
+
+def test_checksum_sidecar_round_trip(tmp_path):
+    target = tmp_path / "app-20261123T020000Z.db"
+    target.write_bytes(b"data")
+    digest = _sqlite.sha256_file(str(target))
+    _sqlite.write_checksum(str(target), digest, 0o600)
+    assert (tmp_path / (target.name + ".sha256")).read_text() == "%s  %s\n" % (digest, target.name)
+    assert _sqlite.read_checksum(str(target)) == digest
+    (tmp_path / (target.name + ".sha256")).write_text("garbage\n")
+    assert _sqlite.read_checksum(str(target)) == ""
