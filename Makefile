@@ -41,11 +41,13 @@ images:
 
 lint: venv collection
 	$(BIN)/ansible-lint
+	$(BIN)/antsibull-changelog lint
 
 # ansible-test wants the collection at a real ansible_collections/NAMESPACE/NAME path: a copy of the tracked files.
 sanity: venv
 	rm -rf $(SANITY_TREE) && mkdir -p $(SANITY_TREE)
 	git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -C $(SANITY_TREE) -xf -
+	@command -v shellcheck >/dev/null || { apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null; }
 	bash tests/sanity/offline-get-pip.sh
 	cd $(SANITY_TREE) && git init -q && git add -A && \
 	  $(CURDIR)/$(BIN)/ansible-test sanity --python $$($(CURDIR)/$(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') --requirements --color no

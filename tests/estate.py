@@ -8,7 +8,9 @@ import argparse
 import hashlib
 import os
 import sqlite3
+import subprocess
 import sys
+import textwrap
 import time
 
 PAYLOAD = "x" * 400
@@ -39,6 +41,37 @@ def make_bloated(path, rows=20000, keep_fraction=0.25, journal_mode="delete", pa
     conn.execute("DELETE FROM items WHERE id > ?", (int(rows * keep_fraction),))
     conn.close()
     return path
+
+
+def row_count(path, table="items"):
+    """Rows of a table, read without writing anything (no -wal or -shm is created or removed)."""
+    conn = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+    try:
+        return conn.execute("SELECT count(*) FROM %s" % table).fetchone()[0]
+    finally:
+        conn.close()
+
+
+WRITER = textwrap.dedent("""
+    import sqlite3, sys, time
+    conn = sqlite3.connect(sys.argv[1], timeout=60, isolation_level=None)
+    batch, committed = int(sys.argv[3]), 0
+    deadline = time.monotonic() + float(sys.argv[2])
+    while time.monotonic() < deadline:
+        conn.execute("BEGIN")
+        conn.executemany("INSERT INTO items (name, payload) VALUES ('writer', ?)", [("w" * 300,)] * batch)
+        conn.execute("COMMIT")
+        committed += batch
+        time.sleep(0.002)
+    print(committed)
+""")
+
+
+def start_writer(path, seconds, batch=1):
+    """An application process committing ``batch`` rows per transaction for ``seconds``; its output is
+    the number of rows it committed."""
+    return subprocess.Popen([sys.executable, "-c", WRITER, path, str(seconds), str(batch)],
+                            stdout=subprocess.PIPE, text=True)
 
 
 def page_size(path):

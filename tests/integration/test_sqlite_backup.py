@@ -4,17 +4,7 @@ import os
 import sqlite3
 import stat
 import subprocess
-import sys
-import textwrap
 import time
-
-
-def rows(path):
-    conn = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
-    try:
-        return conn.execute("SELECT count(*) FROM items").fetchone()[0]
-    finally:
-        conn.close()
 
 
 def test_backup_into_a_folder_is_private_checksummed_and_deduplicated(run_module, make_estate, tmp_path):
@@ -32,7 +22,7 @@ def test_backup_into_a_folder_is_private_checksummed_and_deduplicated(run_module
     subprocess.run(["sha256sum", "-c", "--strict", os.path.basename(backup) + ".sha256"], cwd=str(dest), check=True,
                    capture_output=True)
     assert first["checksum"] == make_estate.sha256(backup)
-    assert rows(backup) == rows(db)
+    assert make_estate.row_count(backup) == make_estate.row_count(db)
     assert sorted(os.listdir(str(dest))) == sorted([os.path.basename(backup), os.path.basename(backup) + ".sha256"])
 
     second = run_module("sqlite_backup", path=db, dest=str(dest))
@@ -58,37 +48,23 @@ def test_check_mode_writes_nothing(run_module, make_estate, tmp_path):
     assert not dest.exists()
 
 
-WRITER = textwrap.dedent("""
-    import sqlite3, sys, time
-    conn = sqlite3.connect(sys.argv[1], timeout=60, isolation_level=None)
-    committed = 0
-    deadline = time.monotonic() + float(sys.argv[2])
-    while time.monotonic() < deadline:
-        conn.execute("BEGIN")
-        conn.executemany("INSERT INTO items (name, payload) VALUES ('writer', ?)", [("w" * 300,)] * 20)
-        conn.execute("COMMIT")
-        committed += 20
-    print(committed)
-""")
-
-
 def test_backup_while_an_application_writes_in_wal_mode(run_module, make_estate, tmp_path):
     db = make_estate.make_database(str(tmp_path / "live.db"), rows=20000, journal_mode="wal")
-    start = rows(db)
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, db, "3"], stdout=subprocess.PIPE, text=True)
+    start = make_estate.row_count(db)
+    writer = make_estate.start_writer(db, 3, batch=20)
     time.sleep(0.5)
 
     result = run_module("sqlite_backup", path=db, dest=str(tmp_path / "backups") + "/")
     committed = int(writer.communicate(timeout=60)[0])
 
     assert result["rc"] == 0, result
-    in_backup = rows(result["backup"])
+    in_backup = make_estate.row_count(result["backup"])
     assert start < in_backup <= start + committed
     assert (in_backup - start) % 20 == 0, "the backup holds a transaction only in part"
     conn = sqlite3.connect(result["backup"])
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
-    assert rows(db) == start + committed
+    assert make_estate.row_count(db) == start + committed
 
 
 def test_corrupt_source_leaves_no_backup(run_module, make_estate, tmp_path):
@@ -146,7 +122,7 @@ def test_restore_takes_the_newest_good_backup_and_keeps_the_corrupt_file(run_mod
     assert make_estate.sha256(result["replaced"]) == corrupt_hash
     assert open(result["replaced"] + "-wal", "rb").read() == b"stale wal"
     assert make_estate.sha256(db) == make_estate.sha256(good)
-    assert rows(db) == 1000
+    assert make_estate.row_count(db) == 1000
 
     again = run_module("sqlite_backup", path=db, dest=folder, state="restored")
     assert again["changed"] is False
@@ -178,7 +154,7 @@ def test_restore_refuses_a_database_in_use(run_module, make_estate, tmp_path):
         conn.close()
     assert result["failed"] is True
     assert "in use by another connection" in result["msg"]
-    assert rows(db) == 2001
+    assert make_estate.row_count(db) == 2001
 
 
 def test_restore_without_backups_fails_and_leaves_the_database(run_module, make_estate, tmp_path):

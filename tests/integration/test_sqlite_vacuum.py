@@ -2,25 +2,14 @@
 
 import os
 import sqlite3
-import subprocess
-import sys
-import textwrap
 import time
 
 import pytest
 
 
-def row_count(path):
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute("SELECT count(*) FROM items").fetchone()[0]
-    finally:
-        conn.close()
-
-
 def test_bloated_database_is_compacted_and_second_run_changes_nothing(run_module, make_estate, tmp_path):
     db = make_estate.make_bloated(str(tmp_path / "app.db"))
-    rows = row_count(db)
+    rows = make_estate.row_count(db)
     size = os.path.getsize(db)
 
     first = run_module("sqlite_vacuum", path=db)
@@ -33,7 +22,7 @@ def test_bloated_database_is_compacted_and_second_run_changes_nothing(run_module
     assert first["bytes_reclaimed"] == size - first["size_after"]
     assert "VACUUM" in first["sql"]
     assert first["upkeep_results"][0]["status"] == "changed"
-    assert row_count(db) == rows
+    assert make_estate.row_count(db) == rows
 
     second = run_module("sqlite_vacuum", path=db)
     assert second["changed"] is False, second
@@ -112,27 +101,10 @@ def test_wal_database_is_checkpointed_after_vacuum(run_module, make_estate, tmp_
         holder.close()
 
 
-WRITER = textwrap.dedent("""
-    import sqlite3, sys, time
-    conn = sqlite3.connect(sys.argv[1], timeout=60, isolation_level=None)
-    committed = 0
-    deadline = time.monotonic() + float(sys.argv[2])
-    while time.monotonic() < deadline:
-        conn.execute("INSERT INTO items (name, payload) VALUES ('writer', 'w')")
-        committed += 1
-        time.sleep(0.002)
-    print(committed)
-""")
-
-
-def start_writer(db, seconds):
-    return subprocess.Popen([sys.executable, "-c", WRITER, db, str(seconds)], stdout=subprocess.PIPE, text=True)
-
-
 def test_vacuum_beside_a_concurrent_writer_loses_no_committed_row(run_module, make_estate, tmp_path):
     db = make_estate.make_bloated(str(tmp_path / "live.db"), journal_mode="wal")
-    rows_before = row_count(db)
-    writer = start_writer(db, 3)
+    rows_before = make_estate.row_count(db)
+    writer = make_estate.start_writer(db, 3)
     time.sleep(0.3)
 
     result = run_module("sqlite_vacuum", path=db, busy_timeout=60)
@@ -141,7 +113,7 @@ def test_vacuum_beside_a_concurrent_writer_loses_no_committed_row(run_module, ma
     assert result["rc"] == 0, result
     assert "vacuum" in result["actions"]
     assert committed > 0
-    assert row_count(db) == rows_before + committed
+    assert make_estate.row_count(db) == rows_before + committed
 
 
 def test_corrupt_database_is_refused_before_any_rewrite(run_module, make_estate, tmp_path):

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Stands in for an application that keeps reading its database."""
 import sqlite3
 import time
