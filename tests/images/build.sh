@@ -6,7 +6,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 mirror=${UPKEEP_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 hash=$(cat "$here/build.sh" "$here/packages.txt" | sha256sum | cut -c1-12)
-packages=$(grep -v '^#' "$here/packages.txt" | tr '\n' ' ')
+mapfile -t packages < <(grep -v '^#' "$here/packages.txt")
 
 for suite in "$@"; do
   image="upkeep-test:${suite}-${hash}"
@@ -26,7 +26,7 @@ for suite in "$@"; do
     printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
     chmod 0755 "$rootfs/usr/sbin/policy-rc.d"
     chroot "$rootfs" apt-get update
-    chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $packages
+    chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"
     chroot "$rootfs" apt-get clean
   } >"$rootfs.log" 2>&1 || { tail -n 30 "$rootfs.log" >&2; exit 1; }
   rm -rf "$rootfs"/var/lib/apt/lists/*
