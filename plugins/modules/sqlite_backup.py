@@ -248,15 +248,16 @@ def restore_candidates(module):
     return candidates
 
 
-def backup_problem(candidate, integrity, busy_timeout):
-    """Why a backup must not be restored, or None when its checksum and integrity check pass."""
+def verify_backup(candidate, integrity, busy_timeout):
+    """The backup's SHA-256 and why it must not be restored (None when its checksum and integrity check pass)."""
     expected = read_checksum(candidate)
     if expected == "":
-        return "unreadable checksum sidecar"
-    if expected and sha256_file(candidate) != expected:
-        return "checksum mismatch"
+        return None, "unreadable checksum sidecar"
+    digest = sha256_file(candidate)
+    if expected and digest != expected:
+        return digest, "checksum mismatch"
     errors = verify_database_file(candidate, integrity, busy_timeout)
-    return "fails its integrity check: %s" % errors[0].splitlines()[-1] if errors else None
+    return digest, ("fails its integrity check: %s" % errors[0].splitlines()[-1] if errors else None)
 
 
 def set_aside(path, stamp):
@@ -286,7 +287,7 @@ def restore(module, mode):
         module.fail_json(msg="%s: is a folder, not a database file" % path)
     rejected = []
     for candidate in restore_candidates(module):
-        problem = backup_problem(candidate, integrity, busy_timeout)
+        digest, problem = verify_backup(candidate, integrity, busy_timeout)
         if problem is None:
             break
         rejected.append(dict(path=candidate, reason=problem))
@@ -294,7 +295,6 @@ def restore(module, mode):
         module.fail_json(msg="%s: no backup passed its checks; the database was left as it is: %s" % (
             path, "; ".join("%s: %s" % (entry["path"], entry["reason"]) for entry in rejected)), rejected=rejected)
 
-    digest = read_checksum(candidate) or sha256_file(candidate)
     # An empty WAL or journal holds nothing that could be replayed into the database.
     stale = [path + suffix for suffix in ("-wal", "-journal")
              if os.path.lexists(path + suffix) and os.path.getsize(path + suffix) > 0]
