@@ -11,7 +11,7 @@ IMAGES := bookworm trixie
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test venv collection images lint sanity pytest molecule bench clean
+.PHONY: demo test venv collection images postgresql lint sanity pytest molecule bench clean
 
 $(BIN)/ansible-playbook: requirements/test.txt
 	@command -v $(PYTHON) >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-venv; }
@@ -52,7 +52,14 @@ sanity: venv
 	cd $(SANITY_TREE) && git init -q && git add -A && \
 	  $(CURDIR)/$(BIN)/ansible-test sanity --python $$($(CURDIR)/$(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') --requirements --color no
 
-pytest: venv collection
+# The PostgreSQL tests start their own servers (tests/pgserver.py) from the distribution's binaries; the package
+# is installed without a cluster of its own.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  mkdir -p /etc/postgresql-common && echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.conf; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+pytest: venv collection postgresql
 	$(BIN)/pytest tests/unit tests/integration
 
 # Each image is named by a hash of what builds it; UPKEEP_IMAGE_<SUITE> picks another image (from a registry, say).
@@ -64,8 +71,9 @@ molecule: venv collection images
 # pytest last, so that its closing line ("N passed") ends the output.
 test: venv collection lint sanity molecule pytest
 
-bench: venv collection
+bench: venv collection postgresql
 	$(BIN)/python bench/sqlite_vacuum.py
+	$(BIN)/python bench/pg_vacuum.py
 
 clean:
 	rm -rf .build .demo tests/output

@@ -11,16 +11,13 @@ Usage: python bench/sqlite_vacuum.py [--size-mib 1024] [--dir /var/tmp]
 """
 
 import argparse
-import json
 import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 import tempfile
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from harness import collections_path, run_module, timed
+
 ROW_BYTES = 1024
 PAGE_OVERHEAD = 1.25  # a 1 KiB row takes about 1.25 KiB of 4 KiB pages
 
@@ -43,32 +40,6 @@ def build(path, size_mib, bloated=True):
     conn.close()
 
 
-def collections_path(tmp):
-    base = os.path.join(tmp, "collections")
-    os.makedirs(os.path.join(base, "ansible_collections", "upkeep"))
-    os.symlink(ROOT, os.path.join(base, "ansible_collections", "upkeep", "maintenance"))
-    return base
-
-
-def run_module(collections, **args):
-    started = time.monotonic()
-    process = subprocess.run(
-        [sys.executable, "-m", "ansible_collections.upkeep.maintenance.plugins.modules.sqlite_vacuum"],
-        input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), capture_output=True, text=True, check=False,
-        env=dict(os.environ, PYTHONPATH=collections))
-    elapsed = time.monotonic() - started
-    result = json.loads(process.stdout)
-    if result.get("failed"):
-        raise SystemExit("module failed: %s" % result["msg"])
-    return elapsed, result
-
-
-def timed(command):
-    started = time.monotonic()
-    subprocess.run(command, check=True)
-    return time.monotonic() - started
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-mib", type=int, default=1024)
@@ -89,8 +60,8 @@ def main():
         os.unlink(original)
 
         baseline = timed(["sqlite3", copies["cli"], "VACUUM"])
-        full, full_result = run_module(collections, path=copies["full"])
-        quick, quick_result = run_module(collections, path=copies["quick"], integrity="quick")
+        full, full_result = run_module(collections, "sqlite_vacuum", path=copies["full"])
+        quick, quick_result = run_module(collections, "sqlite_vacuum", path=copies["quick"], integrity="quick")
         cli_free = sqlite3.connect(copies["cli"]).execute("PRAGMA freelist_count").fetchone()[0]
         assert full_result["freelist_after"] == quick_result["freelist_after"] == cli_free == 0, "every VACUUM compacts"
         for name in copies.values():
@@ -99,8 +70,8 @@ def main():
         healthy = os.path.join(tmp, "healthy.db")
         print("building a healthy database of about %d MiB ..." % args.size_mib, flush=True)
         build(healthy, args.size_mib, bloated=False)
-        run_module(collections, path=healthy)  # stores its statistics once, as the first weekly run would
-        decide, decide_result = run_module(collections, path=healthy)
+        run_module(collections, "sqlite_vacuum", path=healthy)  # stores its statistics once, as the first weekly run would
+        decide, decide_result = run_module(collections, "sqlite_vacuum", path=healthy)
 
         print("sqlite3 FILE 'VACUUM'                      %7.2f s  (baseline)" % baseline)
         print("sqlite_vacuum, full integrity check        %7.2f s  ratio %.2f  (integrity %.2f s, VACUUM %.2f s)" % (

@@ -41,7 +41,8 @@ class ModuleRunner(object):
         """Run a module of the collection; returns its JSON result, with rc."""
         if check_mode:
             args["_ansible_check_mode"] = True
-        environment = dict(os.environ, PYTHONPATH=self.collections_path, **(env or {}))
+        environment = dict(os.environ, PYTHONPATH=self.collections_path)
+        environment.update(env or {})
         process = subprocess.run(
             [sys.executable, "-m", "ansible_collections.upkeep.maintenance.plugins.modules." + name],
             input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), capture_output=True, text=True, env=environment,
@@ -83,3 +84,38 @@ def tmpfs(tmp_path):
 @pytest.fixture
 def make_estate():
     return estate
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One real PostgreSQL server for the session (tests/pgserver.py); each test gets its own database."""
+    import pgserver
+    server = pgserver.Server().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_db(pg_server):
+    """A fresh database on the test server and an open autocommit connection to it."""
+    name = pg_server.create_database("test_" + uuid.uuid4().hex[:10])
+    conn = pg_server.connect(name)
+    yield name, conn
+    conn.close()
+    pg_server.sql('DROP DATABASE "%s" WITH (FORCE)' % name)
+
+
+def hide_modules(folder, *names):
+    """A PYTHONPATH entry on which importing these modules fails, as on a host without them."""
+    folder.mkdir(exist_ok=True)
+    for name in names:
+        (folder / (name + ".py")).write_text("raise ImportError('%s is not installed')\n" % name)
+    return "%s:%s" % (folder, COLLECTIONS_PATH)
+
+
+@pytest.fixture(params=["psycopg", "psycopg2"])
+def pg_driver(request, tmp_path):
+    """Environment for run_module that makes the modules use psycopg 3, or psycopg2 as on a Debian host."""
+    if request.param == "psycopg":
+        return {}
+    return dict(PYTHONPATH=hide_modules(tmp_path / "without-psycopg3", "psycopg"))

@@ -1,0 +1,105 @@
+"""postgresql_reindex against a real PostgreSQL server."""
+
+import psycopg
+import pytest
+
+import pgserver
+
+
+def bloated_index(conn):
+    pgserver.make_bloated_table(conn, "orders", rows=40000, keep_fraction=0.1)
+    conn.execute("VACUUM ANALYZE orders")
+
+
+def index_size(conn, name):
+    return conn.execute("SELECT pg_relation_size(%s::regclass)", (name,)).fetchone()[0]
+
+
+def invalid_indexes(conn):
+    return [row[0] for row in conn.execute(
+        "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE NOT i.indisvalid ORDER BY 1")]
+
+
+def test_rebuilds_bloated_indexes_concurrently_and_a_second_run_changes_nothing(run_module, pg_server, pg_db, pg_driver):
+    db, conn = pg_db
+    bloated_index(conn)
+    pgserver.make_clean_table(conn, "customers")
+    before = index_size(conn, "orders_updated_idx")
+
+    result = run_module("postgresql_reindex", env=pg_driver, min_bloat_bytes=0, **pg_server.login(db))
+
+    assert result["rc"] == 0 and result["changed"] is True, result
+    names = [index["name"] for index in result["indexes"]]
+    assert set(names) == {"orders_pkey", "orders_updated_idx"}
+    rebuilt = next(index for index in result["indexes"] if index["name"] == "orders_updated_idx")
+    assert rebuilt["size_before"] == before and rebuilt["size_after"] == index_size(conn, "orders_updated_idx")
+    assert rebuilt["size_after"] < before / 3 and rebuilt["table"] == "orders"
+    assert rebuilt["sql"] == 'REINDEX INDEX CONCURRENTLY "public"."orders_updated_idx"'
+    assert result["bytes_reclaimed"] >= before - rebuilt["size_after"]
+    assert {entry["status"] for entry in result["upkeep_results"]} == {"changed"}
+
+    again = run_module("postgresql_reindex", env=pg_driver, min_bloat_bytes=0, **pg_server.login(db))
+    assert again["rc"] == 0 and again["changed"] is False and again["indexes"] == []
+
+
+def test_check_mode_lists_the_indexes_without_rebuilding(run_module, pg_server, pg_db):
+    db, conn = pg_db
+    bloated_index(conn)
+    before = index_size(conn, "orders_updated_idx")
+
+    result = run_module("postgresql_reindex", check_mode=True, min_bloat_bytes=0, **pg_server.login(db))
+
+    assert result["changed"] is True and "orders_updated_idx" in [index["name"] for index in result["indexes"]]
+    assert index_size(conn, "orders_updated_idx") == before
+
+
+WRITER = "INSERT INTO orders VALUES (-1, 'held', 1)"
+
+
+def test_leftovers_of_an_interrupted_concurrent_reindex_are_dropped_before_the_rebuild(run_module, pg_server, pg_db):
+    db, conn = pg_db
+    bloated_index(conn)
+    with pgserver.transaction_held(pg_server, db, WRITER):
+        conn.execute("SET lock_timeout = '300ms'")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            conn.execute("REINDEX INDEX CONCURRENTLY orders_updated_idx")
+        conn.execute("RESET lock_timeout")
+    assert invalid_indexes(conn) == ["orders_updated_idx_ccnew"]
+
+    result = run_module("postgresql_reindex", indexes=["orders_updated_idx"], **pg_server.login(db))
+
+    assert result["rc"] == 0, result
+    assert result["leftovers_dropped"] == ["public.orders_updated_idx_ccnew"]
+    assert result["sql"][2] == 'DROP INDEX CONCURRENTLY IF EXISTS "public"."orders_updated_idx_ccnew"'
+    assert [index["name"] for index in result["indexes"]] == ["orders_updated_idx"]
+    assert invalid_indexes(conn) == []
+
+
+def test_a_rebuild_that_would_wait_gives_up_and_its_leftover_goes_next_time(run_module, pg_server, pg_db):
+    db, conn = pg_db
+    bloated_index(conn)
+    with pgserver.transaction_held(pg_server, db, WRITER):
+        waited = run_module("postgresql_reindex", indexes=["public.orders_updated_idx"], lock_timeout="300ms",
+                            **pg_server.login(db))
+    [index] = waited["indexes"]
+    assert waited["rc"] == 0 and waited["changed"] is False
+    assert index["skipped"] is True and index["skip_reason"].startswith("lock not available within lock_timeout")
+    assert [entry["status"] for entry in waited["upkeep_results"]] == ["warning", "warning"]
+    assert "could not be dropped" in waited["upkeep_results"][1]["summary"]
+
+    retried = run_module("postgresql_reindex", indexes=["public.orders_updated_idx"], **pg_server.login(db))
+    assert retried["leftovers_dropped"] == ["public.orders_updated_idx_ccnew"]
+    assert retried["indexes"][0]["skipped"] is False and invalid_indexes(conn) == []
+
+
+def test_hostile_and_unknown_index_names(run_module, pg_server, pg_db):
+    db, conn = pg_db
+    conn.execute('CREATE TABLE t (id int)')
+    conn.execute('CREATE INDEX "i""; DROP TABLE t; --" ON t (id)')
+
+    result = run_module("postgresql_reindex", indexes=['i"; DROP TABLE t; --'], **pg_server.login(db))
+    assert result["rc"] == 0 and result["indexes"][0]["sql"] == 'REINDEX INDEX CONCURRENTLY "public"."i""; DROP TABLE t; --"'
+    assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
+
+    missing = run_module("postgresql_reindex", indexes=["t", "nope"], **pg_server.login(db))
+    assert missing["rc"] == 1 and missing["msg"] == "indexes not found in database %s: t, nope" % db
