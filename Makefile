@@ -32,6 +32,7 @@ collection:
 demo: venv collection
 	rm -rf .demo
 	$(BIN)/python tests/estate.py demo .demo
+	$(BIN)/python tests/certs.py .demo/certs
 	$(BIN)/ansible-playbook upkeep.maintenance.daily -i inventories/demo
 	$(BIN)/ansible-playbook upkeep.maintenance.weekly -i inventories/demo
 
@@ -74,6 +75,7 @@ test: venv collection lint sanity molecule pytest
 bench: venv collection postgresql
 	$(BIN)/python bench/sqlite_vacuum.py
 	$(BIN)/python bench/pg_vacuum.py
+	$(BIN)/python bench/cert_expiry.py
 
 clean:
 	rm -rf .build .demo tests/output

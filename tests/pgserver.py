@@ -45,6 +45,16 @@ class Server(object):
         self.settings = dict(settings or {})
         self.owner = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
 
+    def add_file(self, name, data, mode=0o600):
+        """A file in the server's folder, owned by the server's user (keys must be, for ssl = on)."""
+        path = os.path.join(self.root, name)
+        with open(path, "wb") as handle:
+            handle.write(data)
+        os.chmod(path, mode)
+        if self.owner:
+            os.chown(path, self.owner.pw_uid, self.owner.pw_gid)
+        return path
+
     def _run(self, *command, **kwargs):
         if self.owner:
             command = ("runuser", "-u", "postgres", "--") + command

@@ -31,6 +31,14 @@ def upkeep_entries(registered, check, target_key="path"):
     return entries
 
 
+def upkeep_entry(summary, check, target, status, metrics=None, details=None):
+    """One entry made by a role for what a task without its own entries (a command, a handler) did."""
+    try:
+        return result_entry(check, target, status, summary, metrics=metrics, details=details)
+    except ValueError as error:
+        raise AnsibleFilterError("upkeep_entry: %s" % error)
+
+
 def upkeep_report(hostvars, hosts, run, finished):
     entries = []
     for host in hosts:
@@ -65,6 +73,7 @@ class FilterModule(object):
     def filters(self):
         return {
             "upkeep_entries": upkeep_entries,
+            "upkeep_entry": upkeep_entry,
             "upkeep_report": upkeep_report,
             "upkeep_summary": upkeep_summary,
         }

@@ -15,10 +15,12 @@ import datetime
 # Ordered from best to worst: the worst status of a set of entries is the one with the highest index.
 STATUSES = ("ok", "changed", "warning", "critical", "failed")
 
-# fail_on values shared by the checking modules, mapped to the statuses that make a module fail.
+# fail_on values shared by the checking modules, mapped to the statuses that make a module fail; "error" fails only
+# when a check could not run.
 FAIL_ON_STATUSES = {
     "critical": ("critical", "failed"),
     "warning": ("warning", "critical", "failed"),
+    "error": ("failed",),
     "never": (),
 }
 

@@ -21,6 +21,8 @@ import tempfile
 
 from urllib.parse import quote
 
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK, fsync_path, remove_if_present
+
 SQLITE_COMMON_ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
     busy_timeout=dict(type="float", default=30.0),
@@ -35,7 +37,6 @@ INTEGRITY_ARGUMENT_SPEC = dict(
     integrity=dict(type="str", default="full", choices=["full", "quick"]),
 )
 
-CHUNK = 1024 * 1024
 # A margin on top of the computed need of VACUUM: page overhead of the temporary database and journal headers.
 SPACE_MARGIN = 1.05
 BACKUP_STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -223,58 +224,6 @@ def vacuum_space_shortfalls(path, stats):
     return shortfalls
 
 
-def sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def checksum_sidecar(path):
-    return path + ".sha256"
-
-
-def read_checksum(path):
-    """The digest recorded in ``path``'s sha256sum-style sidecar, or None when there is none."""
-    sidecar = checksum_sidecar(path)
-    if not os.path.exists(sidecar):
-        return None
-    with open(sidecar) as stream:
-        fields = stream.read().split()
-    return fields[0].lower() if fields and re.match(r"^[0-9a-fA-F]{64}$", fields[0]) else ""
-
-
-def fsync_path(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomically(path, data, mode):
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.rename(temporary, path)
-    except Exception:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    fsync_path(folder)
-
-
-def write_checksum(path, digest, mode):
-    """A sidecar that ``sha256sum -c`` reads from the backup's folder."""
-    write_atomically(checksum_sidecar(path), "%s  %s\n" % (digest, os.path.basename(path)), mode)
-
-
 def utc_now():
     return datetime.datetime.now(datetime.timezone.utc)
 
@@ -346,13 +295,6 @@ def copy_with_digest(source, folder, final_name, mode):
         remove_if_present(temporary)
         raise
     return temporary, digest.hexdigest()
-
-
-def remove_if_present(path):
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 def _range_locked(path, start, length):

@@ -263,7 +263,6 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._postgresql imp
     with_session,
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import (
-    FAIL_ON_STATUSES,
     failing_entries,
     human_bytes,
     result_entry,
@@ -514,7 +513,7 @@ def main():
         wraparound_critical=dict(type="float", default=0.75),
         replication_lag_seconds=dict(type="float", default=60.0),
         slot_retained_bytes=dict(type="int", default=1024 * 1024 * 1024),
-        fail_on=dict(type="str", default="never", choices=list(FAIL_ON_STATUSES)),
+        fail_on=dict(type="str", default="never", choices=["critical", "warning", "never"]),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     for name in ("connections", "wraparound"):

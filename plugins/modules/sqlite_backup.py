@@ -146,6 +146,13 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import (
+    fsync_path,
+    read_checksum,
+    remove_if_present,
+    sha256_file,
+    write_checksum,
+)
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
 from ansible_collections.upkeep.maintenance.plugins.module_utils._sqlite import (
     BACKUP_STAMP_FORMAT,
@@ -155,17 +162,12 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._sqlite import 
     copy_with_digest,
     database_in_use,
     explain,
-    fsync_path,
     list_backups,
     online_backup,
-    read_checksum,
-    remove_if_present,
-    sha256_file,
     sqlite_common_argument_spec,
     unused_backup_path,
     utc_now,
     verify_database_file,
-    write_checksum,
 )
 
 

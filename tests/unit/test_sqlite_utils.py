@@ -3,7 +3,7 @@
 import datetime
 import os
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils import _sqlite
+from ansible_collections.upkeep.maintenance.plugins.module_utils import _files, _sqlite
 
 
 def stats(free, pages=1000):
@@ -41,9 +41,9 @@ def test_identifiers_are_quoted_against_injection():
 def test_checksum_sidecar_round_trip(tmp_path):
     target = tmp_path / "app-20261123T020000Z.db"
     target.write_bytes(b"data")
-    digest = _sqlite.sha256_file(str(target))
-    _sqlite.write_checksum(str(target), digest, 0o600)
+    digest = _files.sha256_file(str(target))
+    _files.write_checksum(str(target), digest, 0o600)
     assert (tmp_path / (target.name + ".sha256")).read_text() == "%s  %s\n" % (digest, target.name)
-    assert _sqlite.read_checksum(str(target)) == digest
+    assert _files.read_checksum(str(target)) == digest
     (tmp_path / (target.name + ".sha256")).write_text("garbage\n")
-    assert _sqlite.read_checksum(str(target)) == ""
+    assert _files.read_checksum(str(target)) == ""

@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# Copyright: upkeep.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Files written so that a crash never leaves half of one: atomic writes, fsync, SHA-256 digests and
+sha256sum-style sidecars."""
+
+import hashlib
+import os
+import re
+import tempfile
+
+CHUNK = 1024 * 1024
+
+
+def sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checksum_sidecar(path):
+    return path + ".sha256"
+
+
+def read_checksum(path):
+    """The digest recorded in ``path``'s sha256sum-style sidecar, or None when there is none."""
+    sidecar = checksum_sidecar(path)
+    if not os.path.exists(sidecar):
+        return None
+    with open(sidecar) as stream:
+        fields = stream.read().split()
+    return fields[0].lower() if fields and re.match(r"^[0-9a-fA-F]{64}$", fields[0]) else ""
+
+
+def fsync_path(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path, data, mode):
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.rename(temporary, path)
+    except Exception:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    fsync_path(folder)
+
+
+def write_checksum(path, digest, mode):
+    """A sidecar that ``sha256sum -c`` reads from the backup's folder."""
+    write_atomically(checksum_sidecar(path), "%s  %s\n" % (digest, os.path.basename(path)), mode)
+
+
+def remove_if_present(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
