@@ -67,7 +67,7 @@ pytest: venv collection postgresql
 molecule: venv collection images
 	export UPKEEP_IMAGE_BOOKWORM=$${UPKEEP_IMAGE_BOOKWORM:-$$(bash tests/images/build.sh bookworm)}; \
 	export UPKEEP_IMAGE_TRIXIE=$${UPKEEP_IMAGE_TRIXIE:-$$(bash tests/images/build.sh trixie)}; \
-	for scenario in $$(ls molecule); do $(BIN)/molecule test -s $$scenario; done
+	for scenario in $$(cd molecule && ls */molecule.yml | cut -d/ -f1); do $(BIN)/molecule test -s $$scenario; done
 
 # pytest last, so that its closing line ("N passed") ends the output.
 test: venv collection lint sanity molecule pytest

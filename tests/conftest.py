@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import uuid
 
@@ -19,6 +20,7 @@ import estate  # noqa: E402  (tests/estate.py, found through the path set above)
 def _collections_path():
     """A collections path holding this working tree as upkeep.maintenance, for imports and module runs."""
     base = tempfile.mkdtemp(prefix="upkeep-collections-")
+    os.chmod(base, 0o755)  # modules also run as an unprivileged user
     os.makedirs(os.path.join(base, "ansible_collections", "upkeep"))
     os.symlink(ROOT, os.path.join(base, "ansible_collections", "upkeep", "maintenance"))
     return base
@@ -37,20 +39,33 @@ class ModuleRunner(object):
     def __init__(self, collections_path):
         self.collections_path = collections_path
 
-    def __call__(self, name, check_mode=False, env=None, **args):
-        """Run a module of the collection; returns its JSON result, with rc."""
+    def __call__(self, name, check_mode=False, env=None, user=None, **args):
+        """Run a module of the collection, as root or as ``user``; returns its JSON result, with rc."""
         if check_mode:
             args["_ansible_check_mode"] = True
         environment = dict(os.environ, PYTHONPATH=self.collections_path)
         environment.update(env or {})
+        interpreter = [sys.executable]
+        if user:
+            interpreter = ["runuser", "-u", user, "--"] + self.interpreter_for(user, environment)
         process = subprocess.run(
-            [sys.executable, "-m", "ansible_collections.upkeep.maintenance.plugins.modules." + name],
+            interpreter + ["-m", "ansible_collections.upkeep.maintenance.plugins.modules." + name],
             input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), capture_output=True, text=True, env=environment,
             timeout=600, check=False)
         assert "Traceback" not in process.stderr + process.stdout, process.stderr + process.stdout
         result = json.loads(process.stdout)
         result["rc"] = process.returncode
         return result
+
+
+    @staticmethod
+    def interpreter_for(user, environment):
+        """This Python, or the system's with this Python's packages when the user cannot run this one (a Python
+        under root's home)."""
+        if subprocess.run(["runuser", "-u", user, "--", sys.executable, "-c", ""], capture_output=True).returncode == 0:
+            return [sys.executable]
+        environment["PYTHONPATH"] += ":" + sysconfig.get_paths()["purelib"]
+        return ["/usr/bin/python3"]
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ psycopg 3 is used when it is installed, else psycopg2. Both offer the same ``sql
 module, so identifiers are always quoted by the driver and never by string formatting.
 """
 
+import os
 import queue
 import re
 import threading
@@ -164,6 +165,22 @@ class Session(object):
         except driver.Error as error:
             raise PostgreSQLMaintenanceError(one_line(error))
         return [self.render(statement) for statement in statements]
+
+
+def libpq_environment(params):
+    """The environment that points PostgreSQL's client programs (pg_dump, pg_restore, psql) where the connection
+    options do; the password travels in the environment, never on a command line."""
+    environment = dict(os.environ, PGPORT=str(params["login_port"]), PGUSER=params["login_user"],
+                       PGSSLMODE=params["ssl_mode"], PGCONNECT_TIMEOUT=str(params["connect_timeout"]),
+                       PGAPPNAME="upkeep.maintenance")
+    host = params["login_unix_socket"] or params["login_host"]
+    if host:
+        environment["PGHOST"] = host
+    if params["login_password"]:
+        environment["PGPASSWORD"] = params["login_password"]
+    if params["ca_cert"]:
+        environment["PGSSLROOTCERT"] = params["ca_cert"]
+    return environment
 
 
 def connect(params, read_only=False):

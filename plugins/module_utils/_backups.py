@@ -1,0 +1,281 @@
+# -*- coding: utf-8 -*-
+# Copyright: upkeep.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""What the backup modules share: durations and sizes as people write them, backup sets, and format checks
+that read a backup by its content, not its name, to the last byte."""
+
+import fnmatch
+import gzip
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import zlib
+
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK
+
+DURATION_UNITS = dict(s=1, m=60, h=3600, d=86400, w=604800)
+SIZE_UNITS = dict(b=1, k=1024, m=1024 ** 2, g=1024 ** 3, t=1024 ** 4)
+SIDECAR_SUFFIXES = (".sha256", ".sha256sum", ".md5", ".tmp", ".partial")
+MANIFEST_NAMES = ("SHA256SUMS", "sha256sums.txt", "MANIFEST.sha256")
+PG_DUMP_TRAILER = b"-- PostgreSQL database dump complete"
+
+
+def parse_duration(value):
+    """Seconds from ``90m``, ``26h``, ``7d``, ``2w`` or a number of seconds."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", str(value).lower())
+    if not match:
+        raise ValueError("%r is not a duration such as 90m, 26h, 7d or a number of seconds" % (value,))
+    return float(match.group(1)) * DURATION_UNITS.get(match.group(2) or "s")
+
+
+def parse_size(value):
+    """Bytes from ``512k``, ``10M``, ``1.5G`` (powers of 1024) or a number of bytes."""
+    if isinstance(value, int):
+        return value
+    match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)(?:i?b)?\s*$", str(value).lower())
+    if not match:
+        raise ValueError("%r is not a size such as 512k, 10M, 1.5G or a number of bytes" % (value,))
+    return int(float(match.group(1)) * SIZE_UNITS[match.group(2) or "b"])
+
+
+def human_duration(seconds):
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return "%.1f%s" % (seconds / size, unit)
+    return "%ds" % seconds
+
+
+def is_pg_directory_dump(path):
+    return os.path.isdir(path) and os.path.isfile(os.path.join(path, "toc.dat"))
+
+
+def backup_set(path, pattern):
+    """The members of a backup set, oldest first: files (and pg_dump directory dumps) in ``path`` matching
+    ``pattern``, without checksum sidecars, manifests and hidden temporary files. ``path`` may be one file."""
+    if os.path.isfile(path) or is_pg_directory_dump(path):
+        return [path]
+    members = []
+    for name in os.listdir(path):
+        full = os.path.join(path, name)
+        if name.startswith(".") or name.endswith(SIDECAR_SUFFIXES) or name in MANIFEST_NAMES:
+            continue
+        if not fnmatch.fnmatch(name, pattern):
+            continue
+        if os.path.isfile(full) or is_pg_directory_dump(full):
+            members.append(full)
+    return sorted(members, key=lambda member: (os.stat(member).st_mtime, member))
+
+
+def set_size(path):
+    if os.path.isdir(path):
+        return sum(os.path.getsize(os.path.join(folder, name)) for folder, _dirs, files in os.walk(path) for name in files)
+    return os.path.getsize(path)
+
+
+def read_manifest(path):
+    """{file name: digest} from a sha256sum-style manifest file next to the backups."""
+    digests = {}
+    with open(path) as stream:
+        for line in stream:
+            match = re.match(r"^([0-9a-fA-F]{64})\s+\*?(.+?)\s*$", line)
+            if match:
+                digests[os.path.basename(match.group(2))] = match.group(1).lower()
+    return digests
+
+
+class FormatError(Exception):
+    """A backup that does not read as what it is: the message says where it broke."""
+
+
+def sniff(head):
+    """The format a file starts with."""
+    if head.startswith(b"SQLite format 3\x00"):
+        return "sqlite"
+    if head.startswith(b"PGDMP"):
+        return "pg_custom"
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip"
+    if head.startswith(b"\x28\xb5\x2f\xfd"):
+        return "zstd"
+    if len(head) > 262 and head[257:262] == b"ustar":
+        return "tar"
+    if head and b"\x00" not in head[:4096]:
+        return "sql" if re.search(rb"(?im)^(--|create |insert |begin|set |copy |select )", head[:4096]) else "text"
+    return "unknown"
+
+
+def detect_format(path):
+    """The format of a backup by its content; compressed files are named after what they hold (tar.gz, sql.zst)."""
+    if is_pg_directory_dump(path):
+        return "pg_directory"
+    with open(path, "rb") as stream:
+        head = stream.read(4096)
+    outer = sniff(head)
+    if outer not in ("gzip", "zstd"):
+        return outer
+    inner = b""
+    try:
+        if outer == "gzip":
+            with gzip.open(path, "rb") as stream:
+                inner = stream.read(4096)
+        else:
+            inner = zstd_head(path)
+    except (OSError, EOFError, zlib.error):
+        return outer
+    kind = sniff(inner)
+    return "%s.%s" % (kind, "gz" if outer == "gzip" else "zst") if kind in ("tar", "sql", "sqlite", "pg_custom") else outer
+
+
+def zstd_command():
+    command = shutil.which("zstd")
+    if not command:
+        raise FormatError("reading zstd needs the zstd command: install the zstd package")
+    return command
+
+
+def zstd_head(path):
+    process = subprocess.Popen([zstd_command(), "-dc", "--", path], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        return process.stdout.read(4096)
+    finally:
+        process.stdout.close()
+        process.kill()
+        process.wait()
+
+
+class ZstdStream(object):
+    """A zstd file decompressed by the zstd command, read as a stream; its exit status is checked at the end."""
+
+    def __init__(self, path):
+        self.path = path
+        self.process = subprocess.Popen([zstd_command(), "-dc", "--", path], stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE)
+
+    def read(self, size=-1):
+        return self.process.stdout.read(size)
+
+    def close(self):
+        remainder = self.process.stdout.read()
+        errors = self.process.stderr.read().decode("utf-8", "replace").strip()
+        self.process.stdout.close()
+        self.process.stderr.close()
+        if self.process.wait() != 0:
+            raise FormatError("zstd stream broken: %s" % (errors.splitlines()[-1] if errors else "zstd failed"))
+        return remainder
+
+
+def open_stream(path, compression):
+    if compression == "gz":
+        return gzip.open(path, "rb")
+    if compression == "zst":
+        return ZstdStream(path)
+    return open(path, "rb")
+
+
+def read_to_end(stream):
+    """(bytes read, first bytes, last bytes), reading every block."""
+    total, head, tail = 0, b"", b""
+    for block in iter(lambda: stream.read(CHUNK), b""):
+        if total < 4096:
+            head = (head + block)[:4096]
+        total += len(block)
+        tail = (tail + block)[-4096:]
+    return total, head, tail
+
+
+def check_stream(path, compression, kind):
+    """Read a plain or compressed file to the end (CRC and length checked by the decompressor); a pg_dump SQL
+    script must end with pg_dump's closing line."""
+    stream = open_stream(path, compression)
+    try:
+        total, head, tail = read_to_end(stream)
+    except (OSError, EOFError, zlib.error) as error:
+        raise FormatError("%s stream broken: %s" % ({"gz": "gzip", "zst": "zstd"}.get(compression, "file"), error))
+    finally:
+        stream.close()
+    details = dict(uncompressed_bytes=total)
+    if kind == "sql" and b"PostgreSQL database dump" in head:
+        if PG_DUMP_TRAILER not in tail:
+            raise FormatError("the pg_dump script ends early: its closing line is missing")
+        details["pg_dump"] = True
+    return details
+
+
+def check_tar(path, compression):
+    """List every member and read every byte of a tar, tar.gz or tar.zst."""
+    stream = open_stream(path, compression)
+    members = 0
+    total = 0
+    try:
+        with tarfile.open(fileobj=stream, mode="r|") as archive:
+            for member in archive:
+                members += 1
+                if member.isfile():
+                    content = archive.extractfile(member)
+                    size, _head, _tail = read_to_end(content)
+                    if size != member.size:
+                        raise FormatError("member %s is cut short (%d of %d bytes)" % (member.name, size, member.size))
+                    total += size
+        # tar stops at its end-of-archive blocks, and also, silently, at a damaged header: what follows must be
+        # zeros. Reading on to the end also lets gzip check its CRC and length, and zstd its frame checksum.
+        if any(block.strip(b"\0") for block in iter(lambda: stream.read(CHUNK), b"")):
+            raise FormatError("data follows the end of the archive after %d members: a damaged header" % members)
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
+        raise FormatError("tar archive broken after %d members: %s" % (members, error))
+    finally:
+        stream.close()
+    if members == 0:
+        raise FormatError("the tar archive holds no members")
+    return dict(members=members, member_bytes=total)
+
+
+def pg_command(name):
+    """A PostgreSQL client program: on the PATH, else from the newest server version installed."""
+    command = shutil.which(name)
+    if command:
+        return command
+    root = "/usr/lib/postgresql"
+    versions = sorted((version for version in (os.listdir(root) if os.path.isdir(root) else []) if version.isdigit()), key=int)
+    candidates = [os.path.join(root, version, "bin", name) for version in versions]
+    candidates = [candidate for candidate in candidates if os.path.exists(candidate)]
+    if not candidates:
+        raise FormatError("%s is needed: install the postgresql-client package" % name)
+    return candidates[-1]
+
+
+def check_pg_archive(path):
+    """pg_restore reads the whole table of contents (--list), then every data block (a restore into /dev/null)."""
+    command = pg_command("pg_restore")
+    listing = subprocess.run([command, "--list", path], capture_output=True, text=True, check=False)
+    if listing.returncode != 0:
+        raise FormatError("pg_restore --list failed: %s" % (listing.stderr.strip().splitlines() or ["no message"])[-1])
+    entries = [line for line in listing.stdout.splitlines() if line and not line.startswith(";")]
+    full = subprocess.run([command, "--file", os.devnull, path], capture_output=True, text=True, check=False)
+    if full.returncode != 0:
+        raise FormatError("pg_restore could not read the data: %s" % (full.stderr.strip().splitlines() or ["no message"])[-1])
+    return dict(toc_entries=len(entries))
+
+
+def check_format(path, fmt, sqlite_check):
+    """Details of a backup that reads as its format; FormatError when it does not. sqlite_check(path) checks a
+    SQLite file (on a copy, done by the caller)."""
+    if fmt == "sqlite":
+        return sqlite_check(path)
+    if fmt in ("pg_custom", "pg_directory"):
+        return check_pg_archive(path)
+    base, _dot, compression = fmt.partition(".")
+    if base == "tar":
+        return check_tar(path, compression)
+    if base in ("sql", "text"):
+        return check_stream(path, compression, base)
+    if fmt in ("gzip", "zstd"):
+        return check_stream(path, "gz" if fmt == "gzip" else "zst", "data")
+    if base in ("sqlite", "pg_custom"):
+        return check_stream(path, compression, "data")
+    raise FormatError("unrecognised content: not SQLite, a pg_dump archive, SQL, tar, gzip or zstd")

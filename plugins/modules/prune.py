@@ -1,0 +1,363 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: upkeep.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+DOCUMENTATION = r"""
+module: prune
+short_description: Retention in one call - delete, compress or archive old files, never the last good copies
+version_added: 0.1.0
+description:
+  - Finds the files under O(path) whose names match O(patterns), newest first by modification time, and prunes those
+    older than O(age) and/or beyond the newest O(keep).
+  - The newest O(min_keep) files are never pruned, whatever their age, so that a backup job that silently stopped
+    cannot lead to deleting the last good copies.
+  - O(action) deletes the files, compresses them (gzip or zstd, written to a temporary name, synced and renamed, with
+    the original's times and mode), or moves them into a dated folder under O(archive_dir).
+  - Symbolic links are never followed nor touched, and nothing outside O(path) is ever pruned.
+author:
+  - upkeep.maintenance contributors (@upkeep)
+extends_documentation_fragment:
+  - upkeep.maintenance.attributes
+  - upkeep.maintenance.attributes.PLATFORM
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Check mode lists the files that would be pruned; RV(bytes_freed) is then what deleting them would free
+        (compression savings are not known before compressing).
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  path:
+    description:
+      - The folder under which files are pruned.
+    type: path
+    required: true
+  patterns:
+    description:
+      - Shell patterns of the file names to consider, for example V(*.log.*) or V(app-*.db).
+    type: list
+    elements: str
+    default: ['*']
+  recurse:
+    description:
+      - Consider files in the subfolders of O(path) too (one newest-first order across all of them).
+    type: bool
+    default: false
+  age:
+    description:
+      - Prune files not modified for longer than this (V(90m), V(26h), V(30d), V(2w) or seconds).
+      - With O(keep) as well, a file must be both older and beyond the newest O(keep) to be pruned.
+    type: str
+  keep:
+    description:
+      - Keep the newest this many files; prune the rest (subject to O(age) when it is set too).
+    type: int
+  min_keep:
+    description:
+      - Never prune the newest this many files, whatever O(age) and O(keep) say.
+    type: int
+    default: 1
+  action:
+    description:
+      - What to do with the files to prune.
+    type: str
+    choices: [delete, compress, archive]
+    default: delete
+  compression:
+    description:
+      - Compressor for O(action=compress). V(zstd) needs the zstd command. Files already compressed are left as they are.
+    type: str
+    choices: [gzip, zstd]
+    default: gzip
+  archive_dir:
+    description:
+      - For O(action=archive), the folder that receives a C(YYYY-MM-DD) folder per modification date of the files.
+        By default C(archive) inside O(path); files already inside it are never considered.
+    type: path
+  companions:
+    description:
+      - File name suffixes of the files that belong to each pruned file, such as its checksum sidecar; they are deleted
+        or archived with it and are not counted. Ignored for O(action=compress).
+    type: list
+    elements: str
+    default: ['.sha256']
+  max_listed:
+    description:
+      - At most this many pruned files are listed in RV(files); the counts are always complete.
+    type: int
+    default: 100
+seealso:
+  - module: upkeep.maintenance.backup_verify
+"""
+
+EXAMPLES = r"""
+- name: Delete backups older than 30 days, but always keep the newest 7
+  upkeep.maintenance.prune:
+    path: /var/backups/app
+    patterns: ["app-*.db", "app-*.db.sha256"]
+    age: 30d
+    min_keep: 7
+
+- name: Compress rotated logs after a day
+  upkeep.maintenance.prune:
+    path: /var/log/app
+    patterns: ["*.log.[0-9]*"]
+    age: 1d
+    min_keep: 0
+    action: compress
+    compression: zstd
+
+- name: Move logs older than 30 days into dated folders
+  upkeep.maintenance.prune:
+    path: /var/log/app
+    patterns: ["*.gz"]
+    age: 30d
+    min_keep: 0
+    action: archive
+    archive_dir: /srv/archive/app-logs
+"""
+
+RETURN = r"""
+files:
+  description: The files pruned (or that would be, in check mode), oldest first, at most O(max_listed).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"path": "/var/backups/app/app-20261001T020000Z.db", "size": 104857600, "modified": "2026-10-01T02:00:00Z",
+            "result": "/var/backups/app/app-20261001T020000Z.db"}]
+files_truncated:
+  description: Whether RV(files) was cut at O(max_listed).
+  returned: always
+  type: bool
+counts:
+  description: Files C(matched) by the patterns, C(kept), C(pruned), and C(skipped) (symbolic links, files that could
+    not be handled).
+  returned: always
+  type: dict
+  sample: {"matched": 40, "kept": 7, "pruned": 33, "skipped": 0}
+bytes_freed:
+  description: Bytes given back to the file system (deleted sizes, or sizes saved by compression).
+  returned: always
+  type: int
+  sample: 3460300800
+skipped:
+  description: Paths left alone and why, at most O(max_listed).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"path": "/var/backups/app/latest.db", "reason": "symbolic link"}]
+upkeep_results:
+  description: One V(prune) entry for O(path) with the counts and V(bytes_reclaimed) as metrics.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+import datetime
+import fnmatch
+import gzip
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import human_duration, parse_duration
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK, fsync_path, remove_if_present
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
+
+COMPRESSED_SUFFIXES = (".gz", ".zst", ".xz", ".bz2", ".lz4", ".zip")
+SUFFIX = dict(gzip=".gz", zstd=".zst")
+
+
+def iso(timestamp):
+    return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Retention(object):
+    def __init__(self, module, age_seconds):
+        self.module = module
+        self.params = module.params
+        self.root = os.path.realpath(self.params["path"])
+        self.archive_dir = os.path.realpath(self.params["archive_dir"] or os.path.join(self.root, "archive"))
+        self.age_seconds = age_seconds
+        self.skipped = []
+        self.skipped_count = 0
+
+    def skip(self, path, reason):
+        self.skipped_count += 1
+        if len(self.skipped) < self.params["max_listed"]:
+            self.skipped.append(dict(path=path, reason=reason))
+
+    def inside_root(self, path):
+        return os.path.realpath(path).startswith(self.root + os.sep)
+
+    def candidates(self):
+        """(path, stat) of every regular file matching the patterns, newest first."""
+        found = []
+        for folder, folders, names in os.walk(self.root, followlinks=False):
+            if self.params["action"] == "archive":
+                folders[:] = [name for name in folders if os.path.realpath(os.path.join(folder, name)) != self.archive_dir]
+            for name in names:
+                if not any(fnmatch.fnmatch(name, pattern) for pattern in self.params["patterns"]):
+                    continue
+                if name.endswith(tuple(self.params["companions"])) and os.path.splitext(name)[0] in names:
+                    continue
+                path = os.path.join(folder, name)
+                info = os.lstat(path)
+                if os.path.islink(path):
+                    self.skip(path, "symbolic link")
+                elif not self.inside_root(path):
+                    self.skip(path, "outside %s" % self.root)
+                elif self.params["action"] == "compress" and name.endswith(COMPRESSED_SUFFIXES):
+                    continue
+                elif os.path.isfile(path):
+                    found.append((path, info))
+            if not self.params["recurse"]:
+                break
+        found.sort(key=lambda entry: (entry[1].st_mtime, entry[0]), reverse=True)
+        return found
+
+    def select(self, found):
+        """The files to prune, oldest first: beyond the protected newest, older than age, beyond keep."""
+        protected = max(self.params["keep"] or 0, self.params["min_keep"])
+        cutoff = time.time() - self.age_seconds if self.age_seconds is not None else None
+        chosen = [(path, info) for index, (path, info) in enumerate(found)
+                  if index >= protected and (cutoff is None or info.st_mtime < cutoff)]
+        return list(reversed(chosen))
+
+    def compress(self, path, info):
+        target = path + SUFFIX[self.params["compression"]]
+        if os.path.lexists(target):
+            raise OSError("%s already exists" % target)
+        folder = os.path.dirname(path)
+        fd, temporary = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as output:
+                if self.params["compression"] == "gzip":
+                    with open(path, "rb") as source, gzip.GzipFile(
+                            filename=os.path.basename(path), mode="wb", fileobj=output, mtime=int(info.st_mtime)) as packed:
+                        shutil.copyfileobj(source, packed, CHUNK)
+                else:
+                    zstd = shutil.which("zstd")
+                    if not zstd:
+                        raise OSError("compression: zstd needs the zstd command")
+                    subprocess.run([zstd, "-q", "-c", "--", path], stdout=output, check=True)
+                output.flush()
+                os.fsync(output.fileno())
+            shutil.copystat(path, temporary)
+            os.chown(temporary, info.st_uid, info.st_gid)
+            os.rename(temporary, target)
+        except (OSError, subprocess.CalledProcessError):
+            remove_if_present(temporary)
+            raise
+        fsync_path(folder)
+        os.unlink(path)
+        return target, info.st_size - os.path.getsize(target)
+
+    def archive(self, path, info):
+        day = datetime.datetime.fromtimestamp(info.st_mtime, datetime.timezone.utc).strftime("%Y-%m-%d")
+        folder = os.path.join(self.archive_dir, day)
+        os.makedirs(folder, exist_ok=True)
+        target = os.path.join(folder, os.path.basename(path))
+        if os.path.lexists(target):
+            raise OSError("%s already exists" % target)
+        shutil.move(path, target)
+        return target, 0
+
+    def prune(self, path, info):
+        """(result path or None when deleted, bytes freed)."""
+        if self.params["action"] == "compress":
+            return self.compress(path, info)
+        companions = [path + suffix for suffix in self.params["companions"] if os.path.isfile(path + suffix)
+                      and not os.path.islink(path + suffix)]
+        if self.params["action"] == "delete":
+            freed = info.st_size + sum(os.path.getsize(companion) for companion in companions)
+            for doomed in [path] + companions:
+                os.unlink(doomed)
+            return None, freed
+        result = self.archive(path, info)
+        for companion in companions:
+            self.archive(companion, os.stat(companion))
+        return result
+
+    def run(self):
+        found = self.candidates()
+        chosen = self.select(found)
+        listed, freed, pruned = [], 0, 0
+        for path, info in chosen:
+            entry = dict(path=path, size=info.st_size, modified=iso(info.st_mtime), result=None)
+            if self.module.check_mode:
+                freed += info.st_size if self.params["action"] == "delete" else 0
+            else:
+                try:
+                    entry["result"], saved = self.prune(path, info)
+                except (OSError, shutil.Error, subprocess.CalledProcessError) as error:
+                    self.skip(path, str(error))
+                    continue
+                freed += saved
+            pruned += 1
+            if len(listed) < self.params["max_listed"]:
+                listed.append(entry)
+        return dict(files=listed, files_truncated=pruned > len(listed), bytes_freed=freed, skipped=self.skipped,
+                    counts=dict(matched=len(found), kept=len(found) - len(chosen), pruned=pruned,
+                                skipped=self.skipped_count))
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            patterns=dict(type="list", elements="str", default=["*"]),
+            recurse=dict(type="bool", default=False),
+            age=dict(type="str"),
+            keep=dict(type="int"),
+            min_keep=dict(type="int", default=1),
+            action=dict(type="str", default="delete", choices=["delete", "compress", "archive"]),
+            compression=dict(type="str", default="gzip", choices=["gzip", "zstd"]),
+            archive_dir=dict(type="path"),
+            companions=dict(type="list", elements="str", default=[".sha256"]),
+            max_listed=dict(type="int", default=100),
+        ),
+        required_one_of=[("age", "keep")],
+        supports_check_mode=True)
+    params = module.params
+    try:
+        age_seconds = parse_duration(params["age"]) if params["age"] else None
+    except ValueError as error:
+        module.fail_json(msg=str(error))
+    if (params["keep"] is not None and params["keep"] < 0) or params["min_keep"] < 0:
+        module.fail_json(msg="keep and min_keep are counts of files: 0 or more")
+    if not os.path.isdir(params["path"]):
+        module.fail_json(msg="%s is not a folder" % params["path"])
+
+    try:
+        result = Retention(module, age_seconds).run()
+    except (IOError, OSError) as error:
+        module.fail_json(msg="cannot prune %s: %s" % (params["path"], error))
+    counts = result["counts"]
+    verb = dict(delete="deleted", compress="compressed", archive="archived")[params["action"]]
+    rule = " and ".join(part for part in (
+        "older than %s" % human_duration(age_seconds) if age_seconds is not None else "",
+        "beyond the newest %d" % params["keep"] if params["keep"] is not None else "") if part)
+    summary = "%s%s %d of %d files %s (kept %d, at least %d always), %s freed%s" % (
+        "would have " if module.check_mode else "", verb, counts["pruned"], counts["matched"], rule, counts["kept"],
+        params["min_keep"], human_bytes(result["bytes_freed"]),
+        ", %d skipped" % counts["skipped"] if counts["skipped"] else "")
+    result["upkeep_results"] = [result_entry(
+        "prune", os.path.join(params["path"], "|".join(params["patterns"])), "changed" if counts["pruned"] else "ok",
+        summary, metrics=dict(bytes_reclaimed=0 if module.check_mode else result["bytes_freed"],
+                              files_pruned=counts["pruned"], files_kept=counts["kept"]),
+        details=dict(action=params["action"], check_mode=module.check_mode))]
+    module.exit_json(changed=counts["pruned"] > 0, msg=summary, **result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""prune on real folders: ages, keep and min_keep, compression, archiving, symbolic links out of the root."""
+
+import gzip
+import os
+import subprocess
+import time
+
+
+def make_files(folder, count, hours_apart=24, size=1000, name="app-%02d.db"):
+    """count files, the newest modified an hour ago and each older one hours_apart before it; oldest first."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for number in range(count):
+        path = folder / (name % number)
+        path.write_bytes(os.urandom(size))
+        moment = time.time() - 3600 - (count - 1 - number) * hours_apart * 3600
+        os.utime(str(path), (moment, moment))
+        paths.append(str(path))
+    return paths
+
+
+def names(folder):
+    return sorted(os.listdir(str(folder)))
+
+
+def test_when_every_file_is_too_old_the_newest_min_keep_stay(run_module, tmp_path):
+    folder = tmp_path / "backups"
+    paths = make_files(folder, 10, hours_apart=24)
+    for path in paths:  # the backup job stopped 40 days ago; each backup has its checksum sidecar
+        with open(path + ".sha256", "w") as sidecar:
+            sidecar.write("0" * 64 + "  " + os.path.basename(path) + "\n")
+        moment = os.stat(path).st_mtime - 40 * 86400
+        os.utime(path, (moment, moment))
+        os.utime(path + ".sha256", (moment, moment))
+
+    planned = run_module("prune", check_mode=True, path=str(folder), patterns=["app-*"], age="30d", min_keep=3)
+    assert planned["changed"] is True and planned["counts"] == dict(matched=10, kept=3, pruned=7, skipped=0)
+    assert len(names(folder)) == 20
+
+    result = run_module("prune", path=str(folder), patterns=["app-*"], age="30d", min_keep=3)
+    assert result["rc"] == 0 and result["counts"]["pruned"] == 7
+    assert names(folder) == ["app-07.db", "app-07.db.sha256", "app-08.db", "app-08.db.sha256", "app-09.db",
+                             "app-09.db.sha256"]
+    assert result["bytes_freed"] == 7 * (1000 + 76) and [f["path"] for f in result["files"]] == paths[:7]
+    assert result["upkeep_results"][0]["metrics"]["bytes_reclaimed"] == 7 * 1076
+
+    again = run_module("prune", path=str(folder), patterns=["app-*"], age="30d", min_keep=3)
+    assert again["changed"] is False and again["counts"]["pruned"] == 0
+
+
+def test_keep_and_age_together_and_patterns(run_module, tmp_path):
+    folder = tmp_path / "backups"
+    make_files(folder, 10, hours_apart=24)
+    (folder / "notes.txt").write_text("not a backup")
+
+    result = run_module("prune", path=str(folder), patterns=["app-*.db"], keep=4, age="6d")
+    # Beyond the newest 4 are 6 files, of which the ones older than 6 days (5 of them, at 7..10 days) go.
+    assert result["counts"] == dict(matched=10, kept=6, pruned=4, skipped=0), result["counts"]
+    assert "notes.txt" in names(folder) and "app-05.db" in names(folder)
+
+
+def test_symbolic_links_out_of_the_root_are_never_followed(run_module, tmp_path):
+    outside = tmp_path / "outside"
+    precious = make_files(outside, 3, hours_apart=24 * 60, name="precious-%02d.db")
+    folder = tmp_path / "backups"
+    make_files(folder, 2, hours_apart=24 * 60)
+    os.symlink(str(outside), str(folder / "linked-folder"))
+    os.symlink(precious[0], str(folder / "app-99.db"))
+
+    result = run_module("prune", path=str(folder), patterns=["*.db"], recurse=True, age="1d", min_keep=0)
+
+    assert [os.path.exists(path) for path in precious] == [True, True, True]
+    assert names(folder) == ["app-01.db", "app-99.db", "linked-folder"]
+    assert result["skipped"] == [dict(path=str(folder / "app-99.db"), reason="symbolic link")]
+
+
+def test_compress_keeps_times_and_content_and_archive_moves_into_dated_folders(run_module, tmp_path):
+    logs = tmp_path / "logs"
+    paths = make_files(logs, 4, hours_apart=48, size=50000, name="app.log.%d")
+    with open(paths[0], "wb") as handle:
+        handle.write(b"line\n" * 10000)
+    modified = os.stat(paths[0]).st_mtime
+    os.utime(paths[0], (modified - 86400, modified - 86400))
+    modified = os.stat(paths[0]).st_mtime
+
+    result = run_module("prune", path=str(logs), patterns=["app.log.*"], age="1d", min_keep=1, action="compress")
+
+    assert result["counts"]["pruned"] == 3 and names(logs) == ["app.log.0.gz", "app.log.1.gz", "app.log.2.gz", "app.log.3"]
+    with gzip.open(str(logs / "app.log.0.gz")) as handle:
+        assert handle.read() == b"line\n" * 10000
+    assert os.stat(str(logs / "app.log.0.gz")).st_mtime == modified
+    assert result["bytes_freed"] > 49000 - 1000
+    assert run_module("prune", path=str(logs), patterns=["app.log.*"], age="1d", min_keep=1,
+                      action="compress")["changed"] is False
+
+    zstd = run_module("prune", path=str(logs), patterns=["app.log.*"], age="1m", min_keep=0, action="compress",
+                      compression="zstd")
+    assert zstd["counts"]["pruned"] == 1
+    assert subprocess.run(["zstd", "-t", "-q", str(logs / "app.log.3.zst")]).returncode == 0
+
+    archived = run_module("prune", path=str(logs), patterns=["*.gz"], age="1d", min_keep=0, action="archive")
+    assert archived["counts"]["pruned"] == 3
+    moved = dict((os.path.basename(entry["path"]), entry) for entry in archived["files"])
+    day = moved["app.log.0.gz"]["modified"][:10]
+    assert moved["app.log.0.gz"]["result"] == str(logs / "archive" / day / "app.log.0.gz")
+    assert os.path.exists(moved["app.log.0.gz"]["result"]) and names(logs) == ["app.log.3.zst", "archive"]
+    assert run_module("prune", path=str(logs), patterns=["*.gz"], age="1d", min_keep=0, action="archive",
+                      recurse=True)["changed"] is False, "files already archived are never considered again"
+
+
+def test_bad_options_fail_with_one_line(run_module, tmp_path):
+    assert run_module("prune", path=str(tmp_path))["msg"] == "one of the following is required: age, keep"
+    assert run_module("prune", path=str(tmp_path), age="soon")["msg"].startswith("'soon' is not a duration")
+    assert run_module("prune", path=str(tmp_path / "missing"), keep=3)["msg"] == "%s is not a folder" % (tmp_path / "missing")
