@@ -76,6 +76,8 @@ bench: venv collection postgresql
 	$(BIN)/python bench/sqlite_vacuum.py
 	$(BIN)/python bench/pg_vacuum.py
 	$(BIN)/python bench/cert_expiry.py
+	$(BIN)/python bench/prune.py
+	$(BIN)/python bench/backup_verify.py
 
 clean:
 	rm -rf .build .demo tests/output

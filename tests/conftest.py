@@ -57,12 +57,12 @@ class ModuleRunner(object):
         result["rc"] = process.returncode
         return result
 
-
     @staticmethod
     def interpreter_for(user, environment):
         """This Python, or the system's with this Python's packages when the user cannot run this one (a Python
         under root's home)."""
-        if subprocess.run(["runuser", "-u", user, "--", sys.executable, "-c", ""], capture_output=True).returncode == 0:
+        if subprocess.run(["runuser", "-u", user, "--", sys.executable, "-c", ""], capture_output=True,
+                          check=False).returncode == 0:
             return [sys.executable]
         environment["PYTHONPATH"] += ":" + sysconfig.get_paths()["purelib"]
         return ["/usr/bin/python3"]

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import tarfile
+import tempfile
 import zlib
 
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK
@@ -279,3 +280,37 @@ def check_format(path, fmt, sqlite_check):
     if base in ("sqlite", "pg_custom"):
         return check_stream(path, compression, "data")
     raise FormatError("unrecognised content: not SQLite, a pg_dump archive, SQL, tar, gzip or zstd")
+
+
+def feed_command(command, source, environment, temp_dir=None):
+    """Run command with source streamed to its standard input; (exit status, standard error)."""
+    with tempfile.TemporaryFile(dir=temp_dir) as error_file:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=error_file,
+                                   env=environment)
+        try:
+            shutil.copyfileobj(source, process.stdin, CHUNK)
+        except BrokenPipeError:
+            pass  # the command stopped early, which its exit status reports
+        finally:
+            process.stdin.close()
+        status = process.wait()
+        error_file.seek(0)
+        return status, error_file.read().decode("utf-8", "replace")
+
+
+def write_tar(folder, output, compression):
+    """A tar of folder (GNU format, whole-second times, members in name order, so the same folder gives the same
+    bytes) written to the open file output through zstd or gzip."""
+    compressor = None
+    if compression == "zstd":
+        compressor = subprocess.Popen([zstd_command(), "-q", "-c"], stdin=subprocess.PIPE, stdout=output)
+        stream = compressor.stdin
+    else:
+        stream = gzip.GzipFile(filename="", mode="wb", fileobj=output, mtime=0)
+    try:
+        with tarfile.open(fileobj=stream, mode="w|", format=tarfile.GNU_FORMAT) as archive:
+            archive.add(folder, arcname=os.path.basename(folder.rstrip("/")) or "root")
+    finally:
+        stream.close()
+        if compressor is not None and compressor.wait() != 0:
+            raise FormatError("zstd failed while compressing %s" % folder)

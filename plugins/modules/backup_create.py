@@ -135,10 +135,8 @@ upkeep_results:
 """
 
 import datetime
-import gzip
 import os
 import re
-import shutil
 import subprocess
 import tarfile
 import tempfile
@@ -150,7 +148,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import
     FormatError,
     parse_duration,
     pg_command,
-    zstd_command,
+    write_tar,
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import (
     fsync_path,
@@ -212,20 +210,7 @@ def archive_folder(params, temporary):
     if not os.path.isdir(params["src"]):
         raise FormatError("%s is not a folder" % params["src"])
     with open(temporary, "wb") as output:
-        if params["compression"] == "zstd":
-            compressor = subprocess.Popen([zstd_command(), "-q", "-c"], stdin=subprocess.PIPE, stdout=output)
-            stream = compressor.stdin
-        else:
-            compressor = None
-            stream = gzip.GzipFile(filename="", mode="wb", fileobj=output, mtime=0)
-        try:
-            # GNU format stores whole-second times: the same folder gives the same bytes.
-            with tarfile.open(fileobj=stream, mode="w|", format=tarfile.GNU_FORMAT) as archive:
-                archive.add(params["src"], arcname=os.path.basename(params["src"].rstrip("/")) or "root")
-        finally:
-            stream.close()
-            if compressor and compressor.wait() != 0:
-                raise FormatError("zstd failed while compressing %s" % params["src"])
+        write_tar(params["src"], output, params["compression"])
         output.flush()
         os.fsync(output.fileno())
     return None

@@ -212,6 +212,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import
     backup_set,
     check_format,
     detect_format,
+    feed_command,
     human_duration,
     open_stream,
     parse_duration,
@@ -460,22 +461,13 @@ class Verification(object):
                 stdin=subprocess.DEVNULL, capture_output=True, text=True, env=environment, check=False)
             failed, errors = process.returncode != 0, process.stderr
         else:
-            psql = pg_command("psql")
-            with tempfile.TemporaryFile(dir=self.params["temp_dir"]) as error_file:
-                process = subprocess.Popen([psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--dbname", scratch, "-f", "-"],
-                                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=error_file,
-                                           env=environment)
-                source = open_stream(newest, fmt.partition(".")[2])
-                try:
-                    shutil.copyfileobj(source, process.stdin, CHUNK)
-                except BrokenPipeError:
-                    pass  # psql stopped at the first error, which its exit status reports
-                finally:
-                    source.close()
-                    process.stdin.close()
-                failed = process.wait() != 0
-                error_file.seek(0)
-                errors = error_file.read().decode("utf-8", "replace")
+            source = open_stream(newest, fmt.partition(".")[2])
+            try:
+                status, errors = feed_command([pg_command("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--dbname", scratch,
+                                               "-f", "-"], source, environment, self.params["temp_dir"])
+            finally:
+                source.close()
+            failed = status != 0
         if failed:
             raise FormatError("restoring into a scratch database failed: %s" % (
                 errors.strip().splitlines() or ["no message"])[-1])

@@ -162,6 +162,7 @@ import datetime
 import fnmatch
 import gzip
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -190,39 +191,45 @@ class Retention(object):
         self.age_seconds = age_seconds
         self.skipped = []
         self.skipped_count = 0
+        self.companion_paths = set()
 
     def skip(self, path, reason):
         self.skipped_count += 1
         if len(self.skipped) < self.params["max_listed"]:
             self.skipped.append(dict(path=path, reason=reason))
 
-    def inside_root(self, path):
-        return os.path.realpath(path).startswith(self.root + os.sep)
-
     def candidates(self):
-        """(path, stat) of every regular file matching the patterns, newest first."""
+        """(path, stat) of every regular file matching the patterns, newest first. Folders are entered without
+        following links, so every file found is inside the root."""
+        matchers = [re.compile(fnmatch.translate(pattern)).match for pattern in self.params["patterns"]]
+        companions = tuple(self.params["companions"])
+        compressing = self.params["action"] == "compress"
         found = []
-        for folder, folders, names in os.walk(self.root, followlinks=False):
-            if self.params["action"] == "archive":
-                folders[:] = [name for name in folders if os.path.realpath(os.path.join(folder, name)) != self.archive_dir]
-            for name in names:
-                if not any(fnmatch.fnmatch(name, pattern) for pattern in self.params["patterns"]):
+        pending = [self.root]
+        while pending:
+            folder = pending.pop()
+            with os.scandir(folder) as entries:
+                entries = list(entries)
+            names = set(entry.name for entry in entries)
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if self.params["recurse"] and not (self.params["action"] == "archive"
+                                                       and os.path.realpath(entry.path) == self.archive_dir):
+                        pending.append(entry.path)
                     continue
-                if name.endswith(tuple(self.params["companions"])) and os.path.splitext(name)[0] in names:
+                if not any(match(entry.name) for match in matchers):
                     continue
-                path = os.path.join(folder, name)
-                info = os.lstat(path)
-                if os.path.islink(path):
-                    self.skip(path, "symbolic link")
-                elif not self.inside_root(path):
-                    self.skip(path, "outside %s" % self.root)
-                elif self.params["action"] == "compress" and name.endswith(COMPRESSED_SUFFIXES):
+                if companions and entry.name.endswith(companions) and os.path.splitext(entry.name)[0] in names:
+                    if not entry.is_symlink():
+                        self.companion_paths.add(entry.path)
                     continue
-                elif os.path.isfile(path):
-                    found.append((path, info))
-            if not self.params["recurse"]:
-                break
-        found.sort(key=lambda entry: (entry[1].st_mtime, entry[0]), reverse=True)
+                if entry.is_symlink():
+                    self.skip(entry.path, "symbolic link")
+                elif compressing and entry.name.endswith(COMPRESSED_SUFFIXES):
+                    continue
+                elif entry.is_file(follow_symlinks=False):
+                    found.append((entry.path, entry.stat(follow_symlinks=False)))
+        found.sort(key=lambda item: (item[1].st_mtime, item[0]), reverse=True)
         return found
 
     def select(self, found):
@@ -276,8 +283,7 @@ class Retention(object):
         """(result path or None when deleted, bytes freed)."""
         if self.params["action"] == "compress":
             return self.compress(path, info)
-        companions = [path + suffix for suffix in self.params["companions"] if os.path.isfile(path + suffix)
-                      and not os.path.islink(path + suffix)]
+        companions = [path + suffix for suffix in self.params["companions"] if path + suffix in self.companion_paths]
         if self.params["action"] == "delete":
             freed = info.st_size + sum(os.path.getsize(companion) for companion in companions)
             for doomed in [path] + companions:
@@ -293,19 +299,19 @@ class Retention(object):
         chosen = self.select(found)
         listed, freed, pruned = [], 0, 0
         for path, info in chosen:
-            entry = dict(path=path, size=info.st_size, modified=iso(info.st_mtime), result=None)
+            result = None
             if self.module.check_mode:
                 freed += info.st_size if self.params["action"] == "delete" else 0
             else:
                 try:
-                    entry["result"], saved = self.prune(path, info)
+                    result, saved = self.prune(path, info)
                 except (OSError, shutil.Error, subprocess.CalledProcessError) as error:
                     self.skip(path, str(error))
                     continue
                 freed += saved
             pruned += 1
             if len(listed) < self.params["max_listed"]:
-                listed.append(entry)
+                listed.append(dict(path=path, size=info.st_size, modified=iso(info.st_mtime), result=result))
         return dict(files=listed, files_truncated=pruned > len(listed), bytes_freed=freed, skipped=self.skipped,
                     counts=dict(matched=len(found), kept=len(found) - len(chosen), pruned=pruned,
                                 skipped=self.skipped_count))

@@ -12,7 +12,6 @@ import time
 
 import pytest
 
-import pgserver
 from ansible_collections.upkeep.maintenance.plugins.module_utils import _files
 
 

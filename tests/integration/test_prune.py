@@ -96,7 +96,7 @@ def test_compress_keeps_times_and_content_and_archive_moves_into_dated_folders(r
     zstd = run_module("prune", path=str(logs), patterns=["app.log.*"], age="1m", min_keep=0, action="compress",
                       compression="zstd")
     assert zstd["counts"]["pruned"] == 1
-    assert subprocess.run(["zstd", "-t", "-q", str(logs / "app.log.3.zst")]).returncode == 0
+    assert subprocess.run(["zstd", "-t", "-q", str(logs / "app.log.3.zst")], check=False).returncode == 0
 
     archived = run_module("prune", path=str(logs), patterns=["*.gz"], age="1d", min_keep=0, action="archive")
     assert archived["counts"]["pruned"] == 3
