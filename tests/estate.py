@@ -129,7 +129,38 @@ def demo(root):
     inventory = make_database(os.path.join(data, "inventory.db"), rows=3000)
     write_backup(inventory, os.path.join(backups, "inventory"), time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
     corrupt(inventory, page=3)
+    demo_logs(os.path.join(root, "logs"))
+    demo_temporary_files(os.path.join(root, "tmp"))
     return root
+
+
+def age_file(path, days):
+    moment = time.time() - days * 86400
+    os.utime(path, (moment, moment))
+
+
+def demo_logs(folder):
+    """An application log with a dozen errors today, and rotated logs from the last two months."""
+    os.makedirs(folder, exist_ok=True)
+    now = time.time()
+    with open(os.path.join(folder, "app.log"), "w") as log:
+        for number in range(40):
+            moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - number * 1800))
+            log.write("%s %s request %d\n" % (moment, "ERROR" if number % 3 == 0 else "INFO", number))
+    for day in range(1, 61, 5):
+        path = os.path.join(folder, "app.log.%d.gz" % day)
+        with open(path, "wb") as rotated:
+            rotated.write(b"\x1f\x8b")
+        age_file(path, day)
+
+
+def demo_temporary_files(folder):
+    os.makedirs(folder, exist_ok=True)
+    for name, days in (("upload-1.tmp", 10), ("upload-2.tmp", 9), ("upload-3.tmp", 1)):
+        path = os.path.join(folder, name)
+        with open(path, "wb") as handle:
+            handle.write(os.urandom(4096))
+        age_file(path, days)
 
 
 def main(argv):

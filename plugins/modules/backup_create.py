@@ -146,7 +146,6 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import (
     FormatError,
-    parse_duration,
     pg_command,
     write_tar,
 )
@@ -162,6 +161,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._postgresql imp
     postgresql_common_argument_spec,
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import parse_duration
 
 STAMP = "%Y%m%dT%H%M%SZ"
 

@@ -213,10 +213,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import
     check_format,
     detect_format,
     feed_command,
-    human_duration,
     open_stream,
-    parse_duration,
-    parse_size,
     pg_command,
     read_manifest,
     set_size,
@@ -243,6 +240,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._sqlite import 
     integrity_errors,
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._sqlite import connect as sqlite_connect
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration, parse_duration, parse_size
 
 POSTGRESQL_FORMATS = ("pg_custom", "pg_directory", "sql", "sql.gz", "sql.zst")
 SQLITE_FORMATS = ("sqlite", "sqlite.gz", "sqlite.zst")

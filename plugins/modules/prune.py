@@ -86,6 +86,11 @@ options:
     type: list
     elements: str
     default: ['.sha256']
+  ignore_missing:
+    description:
+      - A O(path) that does not exist holds nothing to prune, instead of failing the task.
+    type: bool
+    default: false
   max_listed:
     description:
       - At most this many pruned files are listed in RV(files); the counts are always complete.
@@ -170,9 +175,9 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import human_duration, parse_duration
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK, fsync_path, remove_if_present
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration, parse_duration
 
 COMPRESSED_SUFFIXES = (".gz", ".zst", ".xz", ".bz2", ".lz4", ".zip")
 SUFFIX = dict(gzip=".gz", zstd=".zst")
@@ -217,11 +222,11 @@ class Retention(object):
                                                        and os.path.realpath(entry.path) == self.archive_dir):
                         pending.append(entry.path)
                     continue
-                if not any(match(entry.name) for match in matchers):
-                    continue
                 if companions and entry.name.endswith(companions) and os.path.splitext(entry.name)[0] in names:
                     if not entry.is_symlink():
                         self.companion_paths.add(entry.path)
+                    continue
+                if not any(match(entry.name) for match in matchers):
                     continue
                 if entry.is_symlink():
                     self.skip(entry.path, "symbolic link")
@@ -330,6 +335,7 @@ def main():
             compression=dict(type="str", default="gzip", choices=["gzip", "zstd"]),
             archive_dir=dict(type="path"),
             companions=dict(type="list", elements="str", default=[".sha256"]),
+            ignore_missing=dict(type="bool", default=False),
             max_listed=dict(type="int", default=100),
         ),
         required_one_of=[("age", "keep")],
@@ -342,6 +348,10 @@ def main():
     if (params["keep"] is not None and params["keep"] < 0) or params["min_keep"] < 0:
         module.fail_json(msg="keep and min_keep are counts of files: 0 or more")
     if not os.path.isdir(params["path"]):
+        if params["ignore_missing"] and not os.path.lexists(params["path"]):
+            module.exit_json(changed=False, msg="%s does not exist: nothing to prune" % params["path"], files=[],
+                             files_truncated=False, bytes_freed=0, skipped=[], upkeep_results=[],
+                             counts=dict(matched=0, kept=0, pruned=0, skipped=0))
         module.fail_json(msg="%s is not a folder" % params["path"])
 
     try:

@@ -47,6 +47,10 @@ def test_when_every_file_is_too_old_the_newest_min_keep_stay(run_module, tmp_pat
     again = run_module("prune", path=str(folder), patterns=["app-*"], age="30d", min_keep=3)
     assert again["changed"] is False and again["counts"]["pruned"] == 0
 
+    by_data_name = run_module("prune", path=str(folder), patterns=["app-*.db"], keep=1, min_keep=1)
+    assert by_data_name["counts"]["pruned"] == 2, "sidecars go with their backups whatever the patterns"
+    assert names(folder) == ["app-09.db", "app-09.db.sha256"]
+
 
 def test_keep_and_age_together_and_patterns(run_module, tmp_path):
     folder = tmp_path / "backups"
@@ -112,3 +116,5 @@ def test_bad_options_fail_with_one_line(run_module, tmp_path):
     assert run_module("prune", path=str(tmp_path))["msg"] == "one of the following is required: age, keep"
     assert run_module("prune", path=str(tmp_path), age="soon")["msg"].startswith("'soon' is not a duration")
     assert run_module("prune", path=str(tmp_path / "missing"), keep=3)["msg"] == "%s is not a folder" % (tmp_path / "missing")
+    tolerated = run_module("prune", path=str(tmp_path / "missing"), keep=3, ignore_missing=True)
+    assert tolerated["rc"] == 0 and tolerated["changed"] is False and tolerated["counts"]["matched"] == 0

@@ -1,0 +1,37 @@
+"""What the health, logs and cleanup roles leave behind and report."""
+
+import glob
+import json
+import os
+
+
+def entries(host, run):
+    reports = sorted(glob.glob(os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "reports", run + "-*.json")))
+    with open(reports[0]) as handle:
+        return [entry for entry in json.load(handle)["entries"] if entry["host"] == host.backend.get_hostname()]
+
+
+def test_the_daily_health_report(host):
+    daily = entries(host, "daily")
+    health = [entry for entry in daily if entry["check"] == "host_health"]
+    assert len(health) == 1 and "1/1 services up, 2/2 endpoints ok" in health[0]["summary"], health
+    [log] = [entry for entry in daily if entry["check"] == "log_errors"]
+    assert log["target"] == "/var/log/app/app.log" and log["status"] == "warning" and log["metrics"]["matches"] == 15
+
+
+def test_the_logrotate_policy_is_installed_and_valid(host):
+    policy = host.file("/etc/logrotate.d/upkeep-app")
+    assert policy.mode == 0o644 and "rotate 7" in policy.content_string and "create 0640 root adm" in policy.content_string
+    assert host.run("logrotate -d /etc/logrotate.d/upkeep-app").rc == 0
+
+
+def test_old_rotated_logs_were_archived_and_the_oldest_deleted(host):
+    assert sorted(name for name in host.file("/var/log/app").listdir() if name.endswith(".gz")) == [
+        "app.log.15.gz", "app.log.25.gz", "app.log.5.gz"]
+    archived = host.run("find /var/log/app/archive -name '*.gz' -printf '%f\\n'").stdout.split()
+    assert sorted(archived) == ["app.log.35.gz", "app.log.45.gz"]
+
+
+def test_old_temporary_files_were_deleted(host):
+    assert not host.file("/tmp/old.tmp").exists and not host.file("/tmp/older.tmp").exists
+    assert host.file("/tmp/fresh.tmp").exists

@@ -1,0 +1,38 @@
+# -*- coding: utf-8 -*-
+# Copyright: upkeep.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Durations and sizes as people write them in inventories (26h, 7d, 10M) and as reports print them."""
+
+import re
+
+DURATION_UNITS = dict(s=1, m=60, h=3600, d=86400, w=604800)
+SIZE_UNITS = dict(b=1, k=1024, m=1024 ** 2, g=1024 ** 3, t=1024 ** 4)
+
+
+def parse_duration(value):
+    """Seconds from ``90m``, ``26h``, ``7d``, ``2w`` or a number of seconds."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", str(value).lower())
+    if not match:
+        raise ValueError("%r is not a duration such as 90m, 26h, 7d or a number of seconds" % (value,))
+    return float(match.group(1)) * DURATION_UNITS.get(match.group(2) or "s")
+
+
+def parse_size(value):
+    """Bytes from ``512k``, ``10M``, ``1.5G`` (powers of 1024) or a number of bytes."""
+    if isinstance(value, int):
+        return value
+    match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)(?:i?b)?\s*$", str(value).lower())
+    if not match:
+        raise ValueError("%r is not a size such as 512k, 10M, 1.5G or a number of bytes" % (value,))
+    return int(float(match.group(1)) * SIZE_UNITS[match.group(2) or "b"])
+
+
+def human_duration(seconds):
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return "%.1f%s" % (seconds / size, unit)
+    return "%ds" % seconds

@@ -1,0 +1,392 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: upkeep.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+DOCUMENTATION = r"""
+module: host_health
+short_description: A host's daily health in one call - services, HTTP endpoints, disks, memory, load
+version_added: 0.1.0
+description:
+  - Checks that the O(services) are running (systemd units, or SysV init scripts where there is no systemd) and that
+    the containers of the O(compose_projects) are running.
+  - Requests the O(endpoints) concurrently and checks each answer's status code and response time against its budget.
+  - Reads the usage of every mounted file system (or of the O(mounts) given), the available memory and the load
+    average per core, against thresholds whose defaults come from common runbooks (disk 80 %/90 %, memory 85 %/95 %,
+    load 80 %/150 % of the cores over five minutes).
+  - Returns what it read and a list of findings, as entries of the results contract.
+author:
+  - upkeep.maintenance contributors (@upkeep)
+extends_documentation_fragment:
+  - upkeep.maintenance.attributes
+  - upkeep.maintenance.attributes.INFO_MODULE
+  - upkeep.maintenance.attributes.PLATFORM
+attributes:
+  platform:
+    platforms: posix
+options:
+  services:
+    description:
+      - Services that must be running.
+    type: list
+    elements: str
+    default: []
+  service_manager:
+    description:
+      - How services are asked. V(auto) uses systemd where it runs, else the SysV init scripts' C(status).
+    type: str
+    choices: [auto, systemd, sysvinit]
+    default: auto
+  compose_projects:
+    description:
+      - Docker Compose projects whose containers must all be running (C(docker compose -p PROJECT ps)).
+    type: list
+    elements: str
+    default: []
+  endpoints:
+    description:
+      - HTTP(S) endpoints, each a URL or a dict with C(url), C(status) (expected code, default 200), C(max_seconds)
+        (the response-time budget, default 1; slower is a warning) and C(validate_certs) (default true).
+    type: list
+    elements: raw
+    default: []
+  timeout:
+    description:
+      - Seconds after which an endpoint that has not answered is critical.
+    type: float
+    default: 10
+  mounts:
+    description:
+      - Mount points to check; every mounted local file system when empty.
+    type: list
+    elements: path
+    default: []
+  disk_warning:
+    description: Used share of a file system (percent) that is a warning.
+    type: float
+    default: 80
+  disk_critical:
+    description: Used share of a file system (percent) that is critical.
+    type: float
+    default: 90
+  memory_warning:
+    description: Used share of memory (percent, from C(MemAvailable)) that is a warning.
+    type: float
+    default: 85
+  memory_critical:
+    description: Used share of memory (percent) that is critical.
+    type: float
+    default: 95
+  load_warning:
+    description: Five-minute load average per core (0.8 is 80 % of the cores) that is a warning.
+    type: float
+    default: 0.8
+  load_critical:
+    description: Five-minute load average per core that is critical.
+    type: float
+    default: 1.5
+  fail_on:
+    description:
+      - Fail the task when a finding of this severity or worse exists, or V(never).
+    type: str
+    choices: [critical, warning, never]
+    default: never
+"""
+
+EXAMPLES = r"""
+- name: Daily health of an application host
+  upkeep.maintenance.host_health:
+    services: [nginx, app]
+    endpoints:
+      - https://app.example.com/health
+      - url: http://127.0.0.1:8080/ready
+        max_seconds: 0.5
+  register: health
+"""
+
+RETURN = r"""
+services:
+  description: Each service with its C(state) and C(status).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "nginx", "state": "active", "status": "ok"}]
+containers:
+  description: The containers of each compose project with their state and C(status).
+  returned: always
+  type: list
+  elements: dict
+endpoints:
+  description: Each endpoint with C(status_code), C(seconds), C(status) and C(message).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"url": "http://127.0.0.1/health", "status_code": 200, "seconds": 0.012, "status": "ok", "message": "200 in 0.01 s"}]
+disks:
+  description: Each file system with C(mount), C(device), C(fstype), C(size), C(used), C(available), C(used_percent), C(status).
+  returned: always
+  type: list
+  elements: dict
+memory:
+  description: C(total), C(available), C(used_percent) and C(status).
+  returned: always
+  type: dict
+load:
+  description: C(load1), C(load5), C(load15), C(cores), C(per_core) (five-minute load per core) and C(status).
+  returned: always
+  type: dict
+findings:
+  description: What is not ok, as results-contract entries (checks C(health_service), C(health_container),
+    C(health_endpoint), C(health_disk), C(health_memory), C(health_load)).
+  returned: always
+  type: list
+  elements: dict
+upkeep_results:
+  description: One V(host_health) entry with the host's figures as metrics, then the RV(findings).
+  returned: always
+  type: list
+  elements: dict
+"""
+
+import concurrent.futures
+import json
+import os
+import ssl
+import time
+import urllib.error
+import urllib.request
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import (
+    failing_entries,
+    human_bytes,
+    result_entry,
+    worst_status,
+)
+
+PSEUDO_FILESYSTEMS = {"proc", "sysfs", "devtmpfs", "devpts", "tmpfs", "cgroup", "cgroup2", "overlay", "squashfs",
+                      "securityfs", "pstore", "debugfs", "tracefs", "mqueue", "hugetlbfs", "autofs", "binfmt_misc",
+                      "configfs", "fusectl", "nsfs", "bpf", "ramfs", "rpc_pipefs", "efivarfs", "fuse.lxcfs"}
+
+
+def level(value, warning, critical):
+    if value >= critical:
+        return "critical"
+    if value >= warning:
+        return "warning"
+    return "ok"
+
+
+class Health(object):
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.findings = []
+
+    def finding(self, check, target, status, summary, **metrics):
+        if status != "ok":
+            self.findings.append(result_entry(check, target, status, summary, metrics=metrics))
+
+    def service_manager(self):
+        if self.params["service_manager"] != "auto":
+            return self.params["service_manager"]
+        return "systemd" if os.path.isdir("/run/systemd/system") else "sysvinit"
+
+    def services(self):
+        names = self.params["services"]
+        if not names:
+            return []
+        if self.service_manager() == "systemd":
+            _rc, out, _err = self.module.run_command(["systemctl", "is-active", "--"] + names)
+            states = out.split()
+        else:
+            states = []
+            for name in names:
+                script = os.path.join("/etc/init.d", name)
+                if not os.path.exists(script):
+                    states.append("not-found")
+                    continue
+                rc, _out, _err = self.module.run_command([script, "status"])
+                states.append("active" if rc == 0 else "inactive")
+        results = []
+        for name, state in zip(names, states + ["unknown"] * (len(names) - len(states))):
+            status = "ok" if state == "active" else "critical"
+            results.append(dict(name=name, state=state, status=status))
+            self.finding("health_service", name, status, "service %s is %s" % (name, state))
+        return results
+
+    def containers(self):
+        results = []
+        for project in self.params["compose_projects"]:
+            rc, out, err = self.module.run_command(["docker", "compose", "-p", project, "ps", "--all", "--format", "json"])
+            if rc != 0:
+                results.append(dict(project=project, name=None, state="unknown", status="critical"))
+                self.finding("health_container", project, "critical", "cannot list the containers of %s: %s" % (
+                    project, (err.strip().splitlines() or ["docker compose failed"])[-1]))
+                continue
+            lines = [line for line in out.splitlines() if line.strip()]
+            rows = json.loads(out) if out.strip().startswith("[") else [json.loads(line) for line in lines]
+            if not rows:
+                self.finding("health_container", project, "critical", "compose project %s has no containers" % project)
+            for row in rows:
+                state = row.get("State", "unknown")
+                status = "ok" if state == "running" else "critical"
+                results.append(dict(project=project, name=row.get("Name"), state=state, status=status))
+                self.finding("health_container", "%s/%s" % (project, row.get("Service") or row.get("Name")), status,
+                             "container %s of %s is %s" % (row.get("Name"), project, state))
+        return results
+
+    def request(self, endpoint):
+        url = endpoint["url"]
+        context = ssl.create_default_context()
+        if not endpoint.get("validate_certs", True):
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers={"User-Agent": "upkeep.maintenance"}),
+                                        timeout=self.params["timeout"], context=context) as response:
+                response.read(65536)
+                code = response.status
+        except urllib.error.HTTPError as error:
+            code = error.code
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            reason = getattr(error, "reason", error)
+            return dict(url=url, status_code=None, seconds=round(time.monotonic() - started, 3), status="critical",
+                        message="no answer: %s" % reason)
+        seconds = round(time.monotonic() - started, 3)
+        expected = int(endpoint.get("status", 200))
+        budget = float(endpoint.get("max_seconds", 1.0))
+        if code != expected:
+            status, message = "critical", "answered %d, %d expected (%.2f s)" % (code, expected, seconds)
+        elif seconds > budget:
+            status, message = "warning", "%d in %.2f s, over its %.2f s budget" % (code, seconds, budget)
+        else:
+            status, message = "ok", "%d in %.2f s" % (code, seconds)
+        return dict(url=url, status_code=code, seconds=seconds, status=status, message=message)
+
+    def endpoints(self):
+        endpoints = [endpoint if isinstance(endpoint, dict) else dict(url=endpoint) for endpoint in self.params["endpoints"]]
+        if not endpoints:
+            return []
+        with concurrent.futures.ThreadPoolExecutor(max_workers=min(16, len(endpoints))) as pool:
+            results = list(pool.map(self.request, endpoints))
+        for result in results:
+            self.finding("health_endpoint", result["url"], result["status"], "%s: %s" % (result["url"], result["message"]),
+                         duration_seconds=result["seconds"])
+        return results
+
+    def mounts(self):
+        if self.params["mounts"]:
+            return [(mount, None, None) for mount in self.params["mounts"]]
+        found, seen = [], set()
+        with open("/proc/mounts") as mounts:
+            for line in mounts:
+                device, mount, fstype = line.split()[:3]
+                mount = mount.replace("\\040", " ")
+                if fstype in PSEUDO_FILESYSTEMS or mount in seen:
+                    continue
+                seen.add(mount)
+                found.append((mount, device, fstype))
+        return found
+
+    def disks(self):
+        results = []
+        for mount, device, fstype in self.mounts():
+            try:
+                stats = os.statvfs(mount)
+            except OSError as error:
+                results.append(dict(mount=mount, device=device, fstype=fstype, status="critical"))
+                self.finding("health_disk", mount, "critical", "cannot read %s: %s" % (mount, error.strerror))
+                continue
+            size = stats.f_blocks * stats.f_frsize
+            if size == 0:
+                continue
+            available = stats.f_bavail * stats.f_frsize
+            used = size - stats.f_bfree * stats.f_frsize
+            # As df counts it: the blocks reserved for root are not available to others.
+            used_percent = round(100.0 * used / (used + available), 1) if used + available else 0.0
+            status = level(used_percent, self.params["disk_warning"], self.params["disk_critical"])
+            results.append(dict(mount=mount, device=device, fstype=fstype, size=size, used=used, available=available,
+                                used_percent=used_percent, status=status))
+            self.finding("health_disk", mount, status, "%s is %.0f %% full (%s free of %s)" % (
+                mount, used_percent, human_bytes(available), human_bytes(size)), used_ratio=round(used_percent / 100, 3),
+                available_bytes=available)
+        return results
+
+    def memory(self):
+        values = {}
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                name, _colon, rest = line.partition(":")
+                values[name] = int(rest.split()[0]) * 1024
+        total = values["MemTotal"]
+        available = values.get("MemAvailable", values.get("MemFree", 0))
+        used_percent = round(100.0 * (total - available) / total, 1)
+        status = level(used_percent, self.params["memory_warning"], self.params["memory_critical"])
+        self.finding("health_memory", "memory", status, "memory %.0f %% used (%s available of %s)" % (
+            used_percent, human_bytes(available), human_bytes(total)), used_ratio=round(used_percent / 100, 3))
+        return dict(total=total, available=available, used_percent=used_percent, status=status)
+
+    def load(self):
+        load1, load5, load15 = os.getloadavg()
+        cores = os.cpu_count() or 1
+        per_core = round(load5 / cores, 2)
+        status = level(per_core, self.params["load_warning"], self.params["load_critical"])
+        self.finding("health_load", "load", status, "five-minute load %.2f on %d cores (%.0f %%)" % (
+            load5, cores, per_core * 100), load_per_core=per_core)
+        return dict(load1=load1, load5=load5, load15=load15, cores=cores, per_core=per_core, status=status)
+
+    def gather(self):
+        return dict(services=self.services(), containers=self.containers(), endpoints=self.endpoints(),
+                    disks=self.disks(), memory=self.memory(), load=self.load())
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            services=dict(type="list", elements="str", default=[]),
+            service_manager=dict(type="str", default="auto", choices=["auto", "systemd", "sysvinit"]),
+            compose_projects=dict(type="list", elements="str", default=[]),
+            endpoints=dict(type="list", elements="raw", default=[]),
+            timeout=dict(type="float", default=10.0),
+            mounts=dict(type="list", elements="path", default=[]),
+            disk_warning=dict(type="float", default=80.0),
+            disk_critical=dict(type="float", default=90.0),
+            memory_warning=dict(type="float", default=85.0),
+            memory_critical=dict(type="float", default=95.0),
+            load_warning=dict(type="float", default=0.8),
+            load_critical=dict(type="float", default=1.5),
+            fail_on=dict(type="str", default="never", choices=["critical", "warning", "never"]),
+        ),
+        supports_check_mode=True)
+    for endpoint in module.params["endpoints"]:
+        if isinstance(endpoint, dict) and not endpoint.get("url"):
+            module.fail_json(msg="every endpoint needs a url: %r" % (endpoint,))
+    for name in ("disk", "memory", "load"):
+        if module.params[name + "_warning"] > module.params[name + "_critical"]:
+            module.fail_json(msg="%s_warning must not be above %s_critical" % (name, name))
+
+    health = Health(module)
+    result = health.gather()
+    worst_disk = max([disk.get("used_percent", 0) for disk in result["disks"]] or [0])
+    summary = "%d/%d services up, %d/%d endpoints ok, fullest disk %.0f %%, memory %.0f %%, load %.0f %% of %d cores; %s" % (
+        sum(1 for service in result["services"] if service["status"] == "ok"), len(result["services"]),
+        sum(1 for endpoint in result["endpoints"] if endpoint["status"] == "ok"), len(result["endpoints"]),
+        worst_disk, result["memory"]["used_percent"], result["load"]["per_core"] * 100, result["load"]["cores"],
+        "%d findings, worst %s" % (len(health.findings), worst_status(f["status"] for f in health.findings))
+        if health.findings else "no findings")
+    overview = result_entry("host_health", "host", "ok", summary, metrics=dict(
+        disk_used_ratio=round(worst_disk / 100, 3), memory_used_ratio=round(result["memory"]["used_percent"] / 100, 3),
+        load_per_core=result["load"]["per_core"], findings=len(health.findings)))
+    result.update(changed=False, findings=health.findings, upkeep_results=[overview] + health.findings)
+    failing = failing_entries(health.findings, module.params["fail_on"])
+    if failing:
+        module.fail_json(msg="; ".join(entry["summary"] for entry in failing), **result)
+    module.exit_json(msg=summary, **result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,208 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: upkeep.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+DOCUMENTATION = r"""
+module: log_scan
+short_description: Count error lines over a time window in many log files, in one call
+version_added: 0.1.0
+description:
+  - Reads each log file of O(files) and counts the lines that match O(patterns) and were written within O(window),
+    by the time stamp at the start of the line (ISO 8601, syslog and web server access log forms are recognised;
+    a line without one, such as a stack trace, has the time of the line before it). In a file without any time
+    stamps, every matching line counts when the file was modified within the window.
+  - More matches than O(warning) is a warning, more than O(critical) critical.
+  - Only counts are returned, never the lines themselves, so that no secret logged by an application reaches a report.
+author:
+  - upkeep.maintenance contributors (@upkeep)
+extends_documentation_fragment:
+  - upkeep.maintenance.attributes
+  - upkeep.maintenance.attributes.INFO_MODULE
+  - upkeep.maintenance.attributes.PLATFORM
+attributes:
+  platform:
+    platforms: posix
+options:
+  files:
+    description:
+      - Log files (globs allowed), each a path or a dict with C(path) and its own C(patterns), C(warning), C(critical).
+    type: list
+    elements: raw
+    required: true
+  patterns:
+    description:
+      - Regular expressions of the lines to count.
+    type: list
+    elements: str
+    default: ['\bERROR\b', '\bCRITICAL\b', '\bFATAL\b']
+  window:
+    description:
+      - How far back to count (V(24h), V(1d), V(90m) or seconds).
+    type: str
+    default: 24h
+  warning:
+    description: More matching lines than this in the window is a warning.
+    type: int
+    default: 10
+  critical:
+    description: More matching lines than this in the window is critical.
+    type: int
+    default: 100
+"""
+
+EXAMPLES = r"""
+- name: Errors of the last day
+  upkeep.maintenance.log_scan:
+    files:
+      - /var/log/app/*.log
+      - path: /var/log/nginx/error.log
+        patterns: ['\[(error|crit|alert|emerg)\]']
+        warning: 50
+"""
+
+RETURN = r"""
+files:
+  description: Each file with C(path), C(matches) in the window, C(first) and C(last) match times, C(status), C(message).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"path": "/var/log/app/app.log", "matches": 12, "first": "2026-11-22T09:00:00Z", "last": "2026-11-23T01:00:00Z",
+            "status": "warning", "message": "12 matching lines in 24.0h"}]
+upkeep_results:
+  description: One V(log_errors) entry per file.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+import calendar
+import glob
+import os
+import re
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration, parse_duration
+
+MONTHS = dict((name, number) for number, name in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1))
+ISO = re.compile(r"^\S*?(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,]\d+)?(Z|[+-]\d{2}:?\d{2})?")
+SYSLOG = re.compile(r"^([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2})")
+ACCESS = re.compile(r"\[(\d{2})/([A-Z][a-z]{2})/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})\]")
+
+
+def offset_seconds(zone):
+    if not zone or zone == "Z":
+        return 0
+    sign = -1 if zone[0] == "-" else 1
+    digits = zone[1:].replace(":", "")
+    return sign * (int(digits[:2]) * 3600 + int(digits[2:4]) * 60)
+
+
+def line_time(line, now):
+    """Seconds since the epoch of the line's time stamp, or None. Stamps without a zone are local time."""
+    match = ISO.match(line)
+    if match:
+        fields = [int(value) for value in match.groups()[:6]]
+        if match.group(7):
+            return calendar.timegm(tuple(fields) + (0, 0, 0)) - offset_seconds(match.group(7))
+        return time.mktime(tuple(fields) + (0, 0, -1))
+    match = SYSLOG.match(line)
+    if match and match.group(1) in MONTHS:
+        year = time.localtime(now).tm_year
+        moment = time.mktime((year, MONTHS[match.group(1)], int(match.group(2)), int(match.group(3)),
+                              int(match.group(4)), int(match.group(5)), 0, 0, -1))
+        # Syslog stamps have no year: a date ahead of now belongs to last year.
+        return moment if moment <= now + 86400 else time.mktime(
+            (year - 1, MONTHS[match.group(1)], int(match.group(2)), int(match.group(3)), int(match.group(4)),
+             int(match.group(5)), 0, 0, -1))
+    match = ACCESS.search(line[:200])
+    if match and match.group(2) in MONTHS:
+        zone = (-1 if match.group(7) == "-" else 1) * (int(match.group(8)) * 3600 + int(match.group(9)) * 60)
+        return calendar.timegm((int(match.group(3)), MONTHS[match.group(2)], int(match.group(1)), int(match.group(4)),
+                                int(match.group(5)), int(match.group(6)), 0, 0, 0)) - zone
+    return None
+
+
+def iso(moment):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment)) if moment is not None else None
+
+
+def scan(path, patterns, since, now):
+    """(matches in the window, first, last): lines are read as bytes and decoded leniently."""
+    matches, first, last, current, stamped = 0, None, None, None, False
+    with open(path, "rb") as stream:
+        for raw in stream:
+            line = raw.decode("utf-8", "replace")
+            moment = line_time(line, now)
+            if moment is not None:
+                current, stamped = moment, True
+            if not any(pattern.search(line) for pattern in patterns):
+                continue
+            when = current if stamped else os.path.getmtime(path)
+            if when is not None and when >= since:
+                matches += 1
+                first = when if first is None else min(first, when)
+                last = when if last is None else max(last, when)
+    return matches, first, last
+
+
+def expand(module):
+    """(path, patterns, warning, critical) for every file, globs expanded."""
+    params = module.params
+    wanted = []
+    for spec in params["files"]:
+        spec = spec if isinstance(spec, dict) else dict(path=spec)
+        if not spec.get("path"):
+            module.fail_json(msg="every file needs a path: %r" % (spec,))
+        try:
+            patterns = [re.compile(pattern) for pattern in spec.get("patterns") or params["patterns"]]
+        except re.error as error:
+            module.fail_json(msg="%s: bad pattern: %s" % (spec["path"], error))
+        paths = sorted(glob.glob(spec["path"])) if set("*?[") & set(spec["path"]) else [spec["path"]]
+        for path in paths:
+            wanted.append((path, patterns, int(spec.get("warning", params["warning"])),
+                           int(spec.get("critical", params["critical"]))))
+    return wanted
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            files=dict(type="list", elements="raw", required=True),
+            patterns=dict(type="list", elements="str", default=[r"\bERROR\b", r"\bCRITICAL\b", r"\bFATAL\b"]),
+            window=dict(type="str", default="24h"),
+            warning=dict(type="int", default=10),
+            critical=dict(type="int", default=100),
+        ),
+        supports_check_mode=True)
+    try:
+        window = parse_duration(module.params["window"])
+    except ValueError as error:
+        module.fail_json(msg=str(error))
+    now = time.time()
+    results, entries = [], []
+    for path, patterns, warning, critical in expand(module):
+        try:
+            matches, first, last = scan(path, patterns, now - window, now)
+        except (IOError, OSError) as error:
+            result = dict(path=path, matches=None, first=None, last=None, status="failed",
+                          message="cannot read %s: %s" % (path, error.strerror or error))
+        else:
+            status = "critical" if matches > critical else "warning" if matches > warning else "ok"
+            result = dict(path=path, matches=matches, first=iso(first), last=iso(last), status=status,
+                          message="%d matching lines in %s (warning above %d, critical above %d)" % (
+                              matches, human_duration(window), warning, critical))
+        results.append(result)
+        entries.append(result_entry("log_errors", path, result["status"], result["message"],
+                                    metrics=dict(matches=result["matches"]) if result["matches"] is not None else {}))
+    module.exit_json(changed=False, files=results, upkeep_results=entries,
+                     msg="; ".join("%s: %s" % (result["path"], result["message"]) for result in results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""host_health and log_scan on this machine: real HTTP servers on loopback, real log files, real file systems."""
+
+import http.server
+import json
+import os
+import threading
+import time
+
+import pytest
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802  (the name http.server calls)
+        if self.path == "/slow":
+            time.sleep(0.6)
+        code = 503 if self.path == "/down" else 200
+        self.send_response(code)
+        self.end_headers()
+        self.wfile.write(b"ok\n")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def web():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield "http://127.0.0.1:%d" % server.server_address[1]
+    server.shutdown()
+
+
+def test_endpoints_are_checked_concurrently_against_status_and_budget(run_module, web, tmpfs):
+    started = time.monotonic()
+    result = run_module("host_health", endpoints=[
+        web + "/health", dict(url=web + "/slow", max_seconds=0.2), dict(url=web + "/slow", max_seconds=0.2),
+        web + "/down", "http://127.0.0.1:9/closed"], timeout=2)
+    elapsed = time.monotonic() - started
+
+    assert result["rc"] == 0 and result["changed"] is False, result
+    assert [endpoint["status"] for endpoint in result["endpoints"]] == ["ok", "warning", "warning", "critical", "critical"]
+    assert result["endpoints"][3]["message"].startswith("answered 503, 200 expected")
+    assert result["endpoints"][4]["message"].startswith("no answer")
+    assert elapsed < 3, "the two slow endpoints are requested at the same time"
+    checks = sorted(entry["check"] for entry in result["findings"])
+    assert checks[:4] == ["health_endpoint"] * 4
+
+
+def test_disks_memory_and_load_with_thresholds(run_module, tmpfs):
+    full = tmpfs("4m")
+    with open(os.path.join(str(full), "filler"), "wb") as handle:
+        handle.write(b"\0" * (3800 * 1024))
+
+    result = run_module("host_health", mounts=[str(full)], fail_on="never")
+    [disk] = result["disks"]
+    assert disk["used_percent"] > 90 and disk["status"] == "critical"
+    assert result["memory"]["total"] > 0 and 0 <= result["memory"]["used_percent"] <= 100
+    assert result["load"]["cores"] == os.cpu_count()
+    assert [entry["target"] for entry in result["findings"] if entry["check"] == "health_disk"] == [str(full)]
+
+    failed = run_module("host_health", mounts=[str(full)], fail_on="critical")
+    assert failed["rc"] == 1 and "% full" in failed["msg"]
+
+    relaxed = run_module("host_health", mounts=[str(full)], disk_warning=99, disk_critical=100, memory_warning=100,
+                         memory_critical=100, load_warning=1000, load_critical=1000)
+    assert relaxed["findings"] == [] and relaxed["upkeep_results"][0]["summary"].endswith("no findings")
+
+
+def test_services_without_systemd_are_asked_through_their_init_scripts(run_module):
+    result = run_module("host_health", services=["no-such-service"], service_manager="sysvinit")
+    assert result["services"] == [dict(name="no-such-service", state="not-found", status="critical")]
+
+
+def write_log(path, lines):
+    with open(str(path), "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
+def stamp(hours_ago, form="iso"):
+    moment = time.time() - hours_ago * 3600
+    if form == "iso":
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
+    if form == "syslog":
+        return time.strftime("%b %e %H:%M:%S", time.localtime(moment))
+    return time.strftime("[%d/%b/%Y:%H:%M:%S +0000]", time.gmtime(moment))
+
+
+def test_log_scan_counts_only_matches_inside_the_window(run_module, tmp_path):
+    app = tmp_path / "app.log"
+    write_log(app, [
+        stamp(30) + " ERROR old failure",
+        stamp(5) + " ERROR password=hunter2 rejected",
+        "Traceback (most recent call last):",
+        "  ERROR inside a stack trace",
+        stamp(4) + " INFO fine",
+        stamp(1) + " CRITICAL disk",
+    ])
+    syslog = tmp_path / "syslog"
+    write_log(syslog, [stamp(2, "syslog") + " host app[1]: ERROR one", stamp(40, "syslog") + " host app[1]: ERROR old"])
+    access = tmp_path / "access.log"
+    write_log(access, ['10.0.0.1 - - %s "GET / HTTP/1.1" 500 0' % stamp(3, "access")] * 12)
+    plain = tmp_path / "plain.log"
+    write_log(plain, ["ERROR no time stamps here"] * 3)
+
+    result = run_module("log_scan", files=[str(app), str(syslog), dict(path=str(access), patterns=['" 5\\d\\d '], warning=10),
+                                           str(tmp_path / "plain*.log"), str(tmp_path / "missing.log")], window="24h")
+
+    found = dict((entry["path"], (entry["matches"], entry["status"])) for entry in result["files"])
+    assert found[str(app)] == (3, "ok")
+    assert found[str(syslog)] == (1, "ok")
+    assert found[str(access)] == (12, "warning")
+    assert found[str(plain)] == (3, "ok")
+    assert found[str(tmp_path / "missing.log")] == (None, "failed")
+    assert "hunter2" not in json.dumps(result)
