@@ -152,12 +152,11 @@ upkeep_results:
 import concurrent.futures
 import json
 import os
-import ssl
 import time
 import urllib.error
-import urllib.request
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import open_url
 
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import (
     failing_entries,
@@ -240,16 +239,15 @@ class Health(object):
 
     def request(self, endpoint):
         url = endpoint["url"]
-        context = ssl.create_default_context()
-        if not endpoint.get("validate_certs", True):
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
         started = time.monotonic()
         try:
-            with urllib.request.urlopen(urllib.request.Request(url, headers={"User-Agent": "upkeep.maintenance"}),
-                                        timeout=self.params["timeout"], context=context) as response:
+            response = open_url(url, timeout=self.params["timeout"], validate_certs=endpoint.get("validate_certs", True),
+                                http_agent="upkeep.maintenance")
+            try:
                 response.read(65536)
                 code = response.status
+            finally:
+                response.close()
         except urllib.error.HTTPError as error:
             code = error.code
         except (urllib.error.URLError, OSError, ValueError) as error:

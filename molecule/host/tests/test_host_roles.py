@@ -35,3 +35,14 @@ def test_old_rotated_logs_were_archived_and_the_oldest_deleted(host):
 def test_old_temporary_files_were_deleted(host):
     assert not host.file("/tmp/old.tmp").exists and not host.file("/tmp/older.tmp").exists
     assert host.file("/tmp/fresh.tmp").exists
+
+
+def test_the_security_update_was_applied_and_the_reboot_is_reported(host):
+    assert host.package("upkeep-demo").version == "2.0"
+    weekly = entries(host, "weekly")
+    [applied] = [entry for entry in weekly if entry["check"] == "updates_applied"]
+    assert applied["summary"] == "applied 1 security updates: upkeep-demo"
+    [pending] = [entry for entry in weekly if entry["check"] == "updates_pending"]
+    assert pending["status"] == "ok" and pending["metrics"] == {"updates": 0, "security_updates": 0}
+    [reboot] = [entry for entry in weekly if entry["check"] == "reboot_required"]
+    assert reboot["status"] == "warning" and reboot["summary"] == "a reboot is required by upkeep-demo"
