@@ -77,7 +77,6 @@ upkeep_results:
   elements: dict
 """
 
-import calendar
 import glob
 import os
 import re
@@ -85,47 +84,9 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.upkeep.maintenance.plugins.module_utils._logs import line_time
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
 from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration, parse_duration
-
-MONTHS = dict((name, number) for number, name in enumerate(
-    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1))
-ISO = re.compile(r"^\S*?(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,]\d+)?(Z|[+-]\d{2}:?\d{2})?")
-SYSLOG = re.compile(r"^([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2})")
-ACCESS = re.compile(r"\[(\d{2})/([A-Z][a-z]{2})/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})\]")
-
-
-def offset_seconds(zone):
-    if not zone or zone == "Z":
-        return 0
-    sign = -1 if zone[0] == "-" else 1
-    digits = zone[1:].replace(":", "")
-    return sign * (int(digits[:2]) * 3600 + int(digits[2:4]) * 60)
-
-
-def line_time(line, now):
-    """Seconds since the epoch of the line's time stamp, or None. Stamps without a zone are local time."""
-    match = ISO.match(line)
-    if match:
-        fields = [int(value) for value in match.groups()[:6]]
-        if match.group(7):
-            return calendar.timegm(tuple(fields) + (0, 0, 0)) - offset_seconds(match.group(7))
-        return time.mktime(tuple(fields) + (0, 0, -1))
-    match = SYSLOG.match(line)
-    if match and match.group(1) in MONTHS:
-        year = time.localtime(now).tm_year
-        moment = time.mktime((year, MONTHS[match.group(1)], int(match.group(2)), int(match.group(3)),
-                              int(match.group(4)), int(match.group(5)), 0, 0, -1))
-        # Syslog stamps have no year: a date ahead of now belongs to last year.
-        return moment if moment <= now + 86400 else time.mktime(
-            (year - 1, MONTHS[match.group(1)], int(match.group(2)), int(match.group(3)), int(match.group(4)),
-             int(match.group(5)), 0, 0, -1))
-    match = ACCESS.search(line[:200])
-    if match and match.group(2) in MONTHS:
-        zone = (-1 if match.group(7) == "-" else 1) * (int(match.group(8)) * 3600 + int(match.group(9)) * 60)
-        return calendar.timegm((int(match.group(3)), MONTHS[match.group(2)], int(match.group(1)), int(match.group(4)),
-                                int(match.group(5)), int(match.group(6)), 0, 0, 0)) - zone
-    return None
 
 
 def iso(moment):

@@ -46,3 +46,14 @@ def test_the_security_update_was_applied_and_the_reboot_is_reported(host):
     assert pending["status"] == "ok" and pending["metrics"] == {"updates": 0, "security_updates": 0}
     [reboot] = [entry for entry in weekly if entry["check"] == "reboot_required"]
     assert reboot["status"] == "warning" and reboot["summary"] == "a reboot is required by upkeep-demo"
+
+
+def test_the_security_review_fixed_the_env_file_and_named_the_placeholder(host):
+    assert host.file("/srv/app/.env").mode == 0o600
+    monthly = json.dumps(entries(host, "monthly"))
+    assert "t0k3n-kept-private" not in monthly
+    findings = dict(((entry["check"], entry["target"]), entry["status"]) for entry in entries(host, "monthly"))
+    assert findings[("security_placeholder", "/srv/app/.env:DB_PASSWORD")] == "critical"
+    assert findings[("security_private_file", "/srv/app/.env")] == "changed"
+    assert findings[("security_world_writable", "/srv/app")] == "warning"
+    assert findings[("security_failed_logins", "/var/log/auth.log")] == "warning"

@@ -1,0 +1,49 @@
+# -*- coding: utf-8 -*-
+# Copyright: upkeep.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Time stamps of log lines, in the forms applications, syslog and web servers write them."""
+
+import calendar
+import re
+import time
+
+MONTHS = dict((name, number) for number, name in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1))
+ISO = re.compile(r"^\S*?(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,]\d+)?(Z|[+-]\d{2}:?\d{2})?")
+SYSLOG = re.compile(r"^([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2})")
+ACCESS = re.compile(r"\[(\d{2})/([A-Z][a-z]{2})/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})\]")
+
+
+def offset_seconds(zone):
+    if not zone or zone == "Z":
+        return 0
+    sign = -1 if zone[0] == "-" else 1
+    digits = zone[1:].replace(":", "")
+    return sign * (int(digits[:2]) * 3600 + int(digits[2:4]) * 60)
+
+
+def line_time(line, now):
+    """Seconds since the epoch of the line's time stamp, or None. Stamps without a zone are local time."""
+    match = ISO.match(line)
+    if match:
+        fields = [int(value) for value in match.groups()[:6]]
+        if match.group(7):
+            return calendar.timegm(tuple(fields) + (0, 0, 0)) - offset_seconds(match.group(7))
+        return time.mktime(tuple(fields) + (0, 0, -1))
+    match = SYSLOG.match(line)
+    if match and match.group(1) in MONTHS:
+        year = time.localtime(now).tm_year
+        moment = time.mktime((year, MONTHS[match.group(1)], int(match.group(2)), int(match.group(3)),
+                              int(match.group(4)), int(match.group(5)), 0, 0, -1))
+        # Syslog stamps have no year: a date ahead of now belongs to last year.
+        return moment if moment <= now + 86400 else time.mktime(
+            (year - 1, MONTHS[match.group(1)], int(match.group(2)), int(match.group(3)), int(match.group(4)),
+             int(match.group(5)), 0, 0, -1))
+    match = ACCESS.search(line[:200])
+    if match and match.group(2) in MONTHS:
+        zone = (-1 if match.group(7) == "-" else 1) * (int(match.group(8)) * 3600 + int(match.group(9)) * 60)
+        return calendar.timegm((int(match.group(3)), MONTHS[match.group(2)], int(match.group(1)), int(match.group(4)),
+                                int(match.group(5)), int(match.group(6)), 0, 0, 0)) - zone
+    return None

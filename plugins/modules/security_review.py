@@ -1,0 +1,319 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: upkeep.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+DOCUMENTATION = r"""
+module: security_review
+short_description: A host's monthly security review - open permissions, exposed secrets files, placeholder secrets, failed logins
+version_added: 0.1.0
+description:
+  - Finds world-writable files and folders (folders with the sticky bit, such as C(/tmp), excepted) under O(world_writable_roots).
+  - Checks that the files of O(private_files) (databases, C(.env) files, keys) are no more open than their mode allows
+    and belong to their owner; with O(fix_permissions), takes the extra permission bits away and sets the owner.
+  - Reads the C(KEY=VALUE) files of O(env_files) and reports keys whose value is a placeholder (such as C(CHANGE_ME))
+    or, for keys that name a secret (password, secret, token, key), empty. Only key names are reported, never a value.
+  - Counts failed logins over O(window) in the authentication log, by source address.
+author:
+  - upkeep.maintenance contributors (@upkeep)
+extends_documentation_fragment:
+  - upkeep.maintenance.attributes
+  - upkeep.maintenance.attributes.PLATFORM
+attributes:
+  check_mode:
+    support: full
+    details:
+      - In check mode nothing is fixed; the files that would be are listed.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  world_writable_roots:
+    description: Folders searched for world-writable files and folders, without following links or leaving their file system.
+    type: list
+    elements: path
+    default: []
+  private_files:
+    description:
+      - Files (globs allowed) that must stay private, each a path or a dict with C(path), C(mode) (the most open mode
+        allowed, default V(0600)) and C(owner).
+    type: list
+    elements: raw
+    default: []
+  fix_permissions:
+    description: Take away permission bits beyond each private file's mode, and set its owner.
+    type: bool
+    default: false
+  env_files:
+    description: Environment files (globs allowed) with C(KEY=VALUE) lines.
+    type: list
+    elements: path
+    default: []
+  placeholders:
+    description: Values that mean a secret was never set (compared without case).
+    type: list
+    elements: str
+    default: [CHANGE_ME, CHANGEME, change-me, changeit, your-secret-here, secret, password, 'xxx', todo]
+  secret_keys:
+    description: Regular expression of key names whose empty value is a finding.
+    type: str
+    default: '(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY)'
+  auth_log:
+    description: The authentication log; V(/var/log/auth.log) or V(/var/log/secure), whichever exists, by default.
+    type: path
+  window:
+    description: How far back failed logins count (V(24h), V(7d)).
+    type: str
+    default: 24h
+  failed_logins_warning:
+    description: More failed logins than this in the window is a warning.
+    type: int
+    default: 20
+  max_listed:
+    description: At most this many world-writable paths are listed.
+    type: int
+    default: 50
+"""
+
+EXAMPLES = r"""
+- name: Monthly review of an application host
+  upkeep.maintenance.security_review:
+    world_writable_roots: [/srv/app, /etc]
+    private_files:
+      - /srv/app/.env
+      - path: /srv/app/data/*.db
+        mode: "0640"
+        owner: app
+      - /etc/ssl/private/*.key
+    env_files: [/srv/app/.env]
+"""
+
+RETURN = r"""
+world_writable:
+  description: World-writable paths found, at most O(max_listed), with C(world_writable_count) for all of them.
+  returned: always
+  type: list
+  elements: str
+world_writable_count:
+  description: How many were found.
+  returned: always
+  type: int
+private_files:
+  description: Each private file with C(path), C(mode), C(owner), C(allowed_mode), C(status) and C(fixed).
+  returned: always
+  type: list
+  elements: dict
+placeholders:
+  description: Each finding in an environment file with C(file), C(line), C(key) and C(problem) (never the value).
+  returned: always
+  type: list
+  elements: dict
+failed_logins:
+  description: C(log), C(count) in the window and C(sources) (address and count, most first).
+  returned: always
+  type: dict
+upkeep_results:
+  description: One V(security_review) entry, then one per finding (V(security_world_writable), V(security_private_file),
+    V(security_placeholder), V(security_failed_logins)).
+  returned: always
+  type: list
+  elements: dict
+"""
+
+import glob
+import os
+import pwd
+import re
+import stat
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.upkeep.maintenance.plugins.module_utils._logs import line_time
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration, parse_duration
+
+FAILED_LOGIN = re.compile(r"(Failed password|authentication failure|Invalid user|FAILED LOGIN)", re.I)
+ADDRESS = re.compile(r"(?:from|rhost=)\s*([0-9a-fA-F:.]+)")
+ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+
+
+def expand(pattern):
+    return sorted(glob.glob(pattern)) if set("*?[") & set(pattern) else [pattern]
+
+
+class Review(object):
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.findings = []
+
+    def finding(self, check, target, status, summary, **metrics):
+        self.findings.append(result_entry(check, target, status, summary, metrics=metrics))
+
+    def world_writable(self):
+        found = []
+        for root in self.params["world_writable_roots"]:
+            device = os.lstat(root).st_dev if os.path.exists(root) else None
+            for folder, folders, files in os.walk(root):
+                folders[:] = [name for name in folders
+                              if os.lstat(os.path.join(folder, name)).st_dev == device]
+                for name in folders + files:
+                    path = os.path.join(folder, name)
+                    info = os.lstat(path)
+                    if stat.S_ISLNK(info.st_mode) or not info.st_mode & stat.S_IWOTH:
+                        continue
+                    if stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX:
+                        continue
+                    found.append(path)
+        if found:
+            self.finding("security_world_writable", ", ".join(self.params["world_writable_roots"]), "warning",
+                         "%d world-writable paths, such as %s" % (len(found), ", ".join(found[:3])),
+                         world_writable=len(found))
+        return found
+
+    def private_files(self):
+        results = []
+        for spec in self.params["private_files"]:
+            spec = spec if isinstance(spec, dict) else dict(path=spec)
+            allowed = int(str(spec.get("mode", "0600")), 8)
+            for path in expand(spec["path"]):
+                if not os.path.exists(path):
+                    continue
+                results.append(self.private_file(path, allowed, spec.get("owner")))
+        return results
+
+    def private_file(self, path, allowed, owner):
+        info = os.stat(path)
+        mode = stat.S_IMODE(info.st_mode)
+        try:
+            current_owner = pwd.getpwuid(info.st_uid).pw_name
+        except KeyError:
+            current_owner = str(info.st_uid)
+        problems = []
+        if mode & ~allowed:
+            problems.append("mode %04o is more open than %04o" % (mode, allowed))
+        if owner and owner != current_owner:
+            problems.append("owned by %s, not %s" % (current_owner, owner))
+        fixed = False
+        if problems and self.params["fix_permissions"]:
+            fixed = True
+            if not self.module.check_mode:
+                os.chmod(path, mode & allowed)
+                if owner and owner != current_owner:
+                    os.chown(path, pwd.getpwnam(owner).pw_uid, -1)
+        status = "ok" if not problems else "changed" if fixed else "critical" if mode & stat.S_IROTH else "warning"
+        result = dict(path=path, mode="%04o" % mode, owner=current_owner, allowed_mode="%04o" % allowed, status=status,
+                      fixed=fixed, problems=problems)
+        if problems:
+            self.finding("security_private_file", path, status, "%s: %s%s" % (
+                path, "; ".join(problems), " (fixed)" if fixed and not self.module.check_mode else
+                " (would be fixed)" if fixed else ""))
+        return result
+
+    def placeholders(self):
+        wanted = set(value.lower() for value in self.params["placeholders"])
+        secret_key = re.compile(self.params["secret_keys"], re.I)
+        results = []
+        for pattern in self.params["env_files"]:
+            for path in expand(pattern):
+                try:
+                    with open(path) as handle:
+                        lines = handle.readlines()
+                except (IOError, OSError) as error:
+                    self.finding("security_placeholder", path, "failed", "cannot read %s: %s" % (path, error.strerror))
+                    continue
+                for number, line in enumerate(lines, 1):
+                    match = ENV_LINE.match(line)
+                    if not match or line.lstrip().startswith("#"):
+                        continue
+                    key, value = match.group(1), match.group(2).strip("'\"")
+                    if value.lower() in wanted:
+                        problem = "placeholder value"
+                    elif not value and secret_key.search(key):
+                        problem = "empty secret"
+                    else:
+                        continue
+                    results.append(dict(file=path, line=number, key=key, problem=problem))
+                    self.finding("security_placeholder", "%s:%s" % (path, key), "critical",
+                                 "%s line %d: %s has a %s" % (path, number, key, problem))
+        return results
+
+    def failed_logins(self, window):
+        log = self.params["auth_log"] or next(
+            (candidate for candidate in ("/var/log/auth.log", "/var/log/secure") if os.path.exists(candidate)), None)
+        if not log or not os.path.exists(log):
+            return dict(log=log, count=None, sources=[])
+        now = time.time()
+        since = now - window
+        sources = {}
+        count = 0
+        with open(log, "rb") as handle:
+            for raw in handle:
+                line = raw.decode("utf-8", "replace")
+                if not FAILED_LOGIN.search(line):
+                    continue
+                moment = line_time(line, now)
+                if moment is None or moment < since:
+                    continue
+                count += 1
+                address = ADDRESS.search(line)
+                key = address.group(1) if address else "unknown"
+                sources[key] = sources.get(key, 0) + 1
+        ranked = [dict(address=address, count=total) for address, total in
+                  sorted(sources.items(), key=lambda item: (-item[1], item[0]))]
+        if count > self.params["failed_logins_warning"]:
+            self.finding("security_failed_logins", log, "warning", "%d failed logins in %s, most from %s" % (
+                count, human_duration(window), ", ".join("%s (%d)" % (s["address"], s["count"]) for s in ranked[:3])),
+                failed_logins=count)
+        return dict(log=log, count=count, sources=ranked[:20])
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            world_writable_roots=dict(type="list", elements="path", default=[]),
+            private_files=dict(type="list", elements="raw", default=[]),
+            fix_permissions=dict(type="bool", default=False),
+            env_files=dict(type="list", elements="path", default=[]),
+            placeholders=dict(type="list", elements="str", no_log=False,
+                              default=["CHANGE_ME", "CHANGEME", "change-me", "changeit", "your-secret-here", "secret",
+                                       "password", "xxx", "todo"]),
+            secret_keys=dict(type="str", no_log=False, default="(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY)"),
+            auth_log=dict(type="path"),
+            window=dict(type="str", default="24h"),
+            failed_logins_warning=dict(type="int", default=20),
+            max_listed=dict(type="int", default=50),
+        ),
+        supports_check_mode=True)
+    try:
+        window = parse_duration(module.params["window"])
+        re.compile(module.params["secret_keys"])
+    except (ValueError, re.error) as error:
+        module.fail_json(msg=str(error))
+    for spec in module.params["private_files"]:
+        if isinstance(spec, dict) and not spec.get("path"):
+            module.fail_json(msg="every private file needs a path: %r" % (spec,))
+
+    review = Review(module)
+    world_writable = review.world_writable()
+    private = review.private_files()
+    placeholders = review.placeholders()
+    logins = review.failed_logins(window)
+    fixed = [result["path"] for result in private if result["fixed"]]
+    summary = "%d world-writable paths, %d of %d private files too open%s, %d placeholder secrets, %s failed logins" % (
+        len(world_writable), sum(1 for result in private if result["problems"]), len(private),
+        " (%d fixed)" % len(fixed) if fixed else "", len(placeholders),
+        logins["count"] if logins["count"] is not None else "no log of")
+    overview = result_entry("security_review", "host", "ok", summary, metrics=dict(
+        world_writable=len(world_writable), private_files_open=sum(1 for result in private if result["problems"]),
+        placeholders=len(placeholders), failed_logins=logins["count"] or 0))
+    module.exit_json(changed=bool(fixed), msg=summary, world_writable=world_writable[:module.params["max_listed"]],
+                     world_writable_count=len(world_writable), private_files=private, placeholders=placeholders,
+                     failed_logins=logins, upkeep_results=[overview] + review.findings)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""security_review on real files: permissions, environment files, an authentication log."""
+
+import json
+import os
+import stat
+import time
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(str(path)).st_mode)
+
+
+def test_world_writable_paths_except_sticky_folders_and_links(run_module, tmp_path):
+    root = tmp_path / "srv"
+    (root / "uploads").mkdir(parents=True)
+    (root / "shared").mkdir()
+    (root / "app.conf").write_text("x")
+    os.chmod(str(root / "app.conf"), 0o666)
+    os.chmod(str(root / "uploads"), 0o777)
+    os.chmod(str(root / "shared"), 0o1777)
+    os.symlink("/tmp", str(root / "link"))
+
+    result = run_module("security_review", world_writable_roots=[str(root)])
+
+    assert sorted(result["world_writable"]) == [str(root / "app.conf"), str(root / "uploads")]
+    assert [entry["check"] for entry in result["upkeep_results"]] == ["security_review", "security_world_writable"]
+
+
+def test_private_files_are_reported_and_fixed_only_when_asked(run_module, tmp_path):
+    env = tmp_path / ".env"
+    env.write_text("A=1\n")
+    os.chmod(str(env), 0o644)
+    database = tmp_path / "app.db"
+    database.write_text("")
+    os.chmod(str(database), 0o660)
+    specs = [str(env), dict(path=str(tmp_path / "*.db"), mode="0640", owner="root")]
+
+    report = run_module("security_review", private_files=specs)
+    statuses = dict((item["path"], (item["status"], item["mode"])) for item in report["private_files"])
+    assert statuses == {str(env): ("critical", "0644"), str(database): ("warning", "0660")}
+    assert report["changed"] is False and mode(env) == 0o644
+
+    planned = run_module("security_review", check_mode=True, private_files=specs, fix_permissions=True)
+    assert planned["changed"] is True and mode(env) == 0o644
+
+    fixed = run_module("security_review", private_files=specs, fix_permissions=True)
+    assert fixed["changed"] is True and mode(env) == 0o600 and mode(database) == 0o640
+    again = run_module("security_review", private_files=specs, fix_permissions=True)
+    assert again["changed"] is False and [item["status"] for item in again["private_files"]] == ["ok", "ok"]
+
+
+def test_placeholder_and_empty_secrets_are_named_never_shown(run_module, tmp_path):
+    env = tmp_path / "app.env"
+    env.write_text("DB_PASSWORD=CHANGE_ME\nexport API_TOKEN=\nAPP_NAME=\nSECRET_KEY='real-value-4f9a'\n"
+                   "# OLD_PASSWORD=CHANGE_ME\nMAIL_PASSWORD=\"changeme\"\n")
+
+    result = run_module("security_review", env_files=[str(tmp_path / "*.env")])
+
+    assert [(item["line"], item["key"], item["problem"]) for item in result["placeholders"]] == [
+        (1, "DB_PASSWORD", "placeholder value"), (2, "API_TOKEN", "empty secret"), (6, "MAIL_PASSWORD", "placeholder value")]
+    assert "real-value-4f9a" not in json.dumps(result)
+    assert {entry["status"] for entry in result["upkeep_results"][1:]} == {"critical"}
+
+
+def test_failed_logins_in_the_window_by_source(run_module, tmp_path):
+    now = time.time()
+    lines = []
+    for minutes, address in [(10, "203.0.113.5")] * 20 + [(30, "198.51.100.7")] * 4 + [(3000, "192.0.2.1")] * 9:
+        stamp = time.strftime("%b %e %H:%M:%S", time.localtime(now - minutes * 60))
+        lines.append("%s host sshd[42]: Failed password for root from %s port 52100 ssh2" % (stamp, address))
+    lines.append(time.strftime("%b %e %H:%M:%S", time.localtime(now)) + " host sshd[42]: Accepted publickey for app")
+    log = tmp_path / "auth.log"
+    log.write_text("\n".join(lines) + "\n")
+
+    result = run_module("security_review", auth_log=str(log), window="24h", failed_logins_warning=20)
+
+    assert result["failed_logins"]["count"] == 24
+    assert result["failed_logins"]["sources"][:2] == [dict(address="203.0.113.5", count=20),
+                                                      dict(address="198.51.100.7", count=4)]
+    [finding] = [entry for entry in result["upkeep_results"] if entry["check"] == "security_failed_logins"]
+    assert finding["status"] == "warning" and finding["metrics"]["failed_logins"] == 24
