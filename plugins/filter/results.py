@@ -5,6 +5,9 @@
 
 """Filters over the results contract: collect entries from registered tasks, build a run's report, summarise it."""
 
+import calendar
+import time
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import STATUSES, human_bytes, result_entry, worst_status
@@ -39,6 +42,10 @@ def upkeep_entry(summary, check, target, status, metrics=None, details=None):
         raise AnsibleFilterError("upkeep_entry: %s" % error)
 
 
+def _seconds(timestamp):
+    return calendar.timegm(time.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ"))
+
+
 def upkeep_report(hostvars, hosts, run, finished):
     entries = []
     for host in hosts:
@@ -47,9 +54,12 @@ def upkeep_report(hostvars, hosts, run, finished):
     counts = dict((status, 0) for status in STATUSES)
     for entry in entries:
         counts[entry["status"]] = counts.get(entry["status"], 0) + 1
+    started = min([entry["timestamp"] for entry in entries] + [finished])
     return dict(
         run=run,
+        started=started,
         finished=finished,
+        duration_seconds=_seconds(finished) - _seconds(started),
         hosts=list(hosts),
         status=worst_status(entry["status"] for entry in entries),
         counts=counts,
@@ -68,6 +78,111 @@ def upkeep_summary(report):
     return lines
 
 
+# What to do about a finding, by check; the report lists each once.
+RECOMMENDATIONS = {
+    "sqlite_integrity": "Investigate the corrupt database: the file that was replaced is kept beside the restored one.",
+    "sqlite_query": "Look at the data that broke its bounds.",
+    "postgresql_bloat": "Rewrite the bloated tables with VACUUM FULL (or pg_repack) in the monthly window; list them in full_tables.",
+    "postgresql_unused_index": "Drop indexes that stay unused over a whole statistics period; they slow every write.",
+    "postgresql_long_query": "Analyze the slow queries (EXPLAIN ANALYZE) and add the indexes they need.",
+    "postgresql_idle_in_transaction": "Fix the application code that leaves transactions open; set idle_in_transaction_session_timeout.",
+    "postgresql_connections": "Use a connection pool or raise max_connections.",
+    "postgresql_wraparound": "Run VACUUM FREEZE on the oldest tables of the database soon.",
+    "postgresql_archiver": "Repair WAL archiving before the disk fills with WAL.",
+    "postgresql_replication_slot": "Drop the replication slots nobody consumes.",
+    "cert_expiry": "Renew the certificates that expire soon, or enable certificates_renew.",
+    "backup_freshness": "The backup job has stopped: check its schedule and its last log.",
+    "backup_checksum": "A backup changed after it was written: take a new one and check the storage.",
+    "backup_format": "A backup does not read to the end: take a new one and check the storage.",
+    "backup_restore_test": "A backup does not restore: fix the backup job before it is needed.",
+    "health_disk": "Free space on the full file systems (logs, backups, caches) or grow them.",
+    "health_memory": "Find what uses the memory; add memory or swap.",
+    "health_service": "Start the stopped services and find why they stopped.",
+    "health_endpoint": "Check the endpoints that fail or answer slowly.",
+    "log_errors": "Read the errors in the logs that have many.",
+    "updates_pending": "Apply the pending security updates (updates_apply_security) in the next window.",
+    "reboot_required": "Reboot in the next window (updates_reboot).",
+    "security_placeholder": "Set real secrets where placeholders or empty values remain.",
+    "security_private_file": "Make the private files private (security_fix_permissions).",
+    "security_world_writable": "Remove world write access from the paths listed.",
+    "security_failed_logins": "Block the addresses with many failed logins (fail2ban) and review SSH access.",
+}
+
+SEVERITIES = ("critical", "failed", "warning")
+
+
+def upkeep_markdown(report):
+    """The run's report for people: status, duration, what was done, findings by severity, recommendations."""
+    lines = [
+        "# %s maintenance report" % report["run"].capitalize(), "",
+        "| | |", "|---|---|",
+        "| Status | **%s** |" % report["status"],
+        "| Window | %s to %s (%d s) |" % (report["started"], report["finished"], report.get("duration_seconds", 0)),
+        "| Hosts | %s |" % ", ".join(report["hosts"]),
+        "| Checks | %s |" % ", ".join("%d %s" % (count, status) for status, count in report["counts"].items() if count),
+        "| Reclaimed | %s |" % human_bytes(report["bytes_reclaimed"]), "",
+    ]
+    for title, statuses in (("Findings: critical", ("critical",)), ("Findings: failed checks", ("failed",)),
+                            ("Findings: warnings", ("warning",)), ("Actions", ("changed",))):
+        chosen = [entry for entry in report["entries"] if entry["status"] in statuses]
+        if chosen:
+            lines += ["## %s" % title, ""]
+            lines += ["- **%s** `%s` %s: %s" % (entry["host"], entry["check"], entry["target"], entry["summary"])
+                      for entry in chosen]
+            lines.append("")
+    checks = []
+    for entry in report["entries"]:
+        if entry["status"] in SEVERITIES and entry["check"] in RECOMMENDATIONS and entry["check"] not in checks:
+            checks.append(entry["check"])
+    if checks:
+        lines += ["## Recommendations", ""] + ["- %s" % RECOMMENDATIONS[check] for check in checks] + [""]
+    return "\n".join(lines)
+
+
+def _label(value):
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+def upkeep_prometheus(report, host):
+    """node_exporter textfile metrics of one host's part of the run."""
+    run = _label(report["run"])
+    entries = [entry for entry in report["entries"] if entry["host"] == host]
+    lines = [
+        "# HELP upkeep_maintenance_last_run_timestamp_seconds When the maintenance run finished.",
+        "# TYPE upkeep_maintenance_last_run_timestamp_seconds gauge",
+        'upkeep_maintenance_last_run_timestamp_seconds{run="%s"} %d' % (run, _seconds(report["finished"])),
+        "# HELP upkeep_maintenance_duration_seconds How long the maintenance run took.",
+        "# TYPE upkeep_maintenance_duration_seconds gauge",
+        'upkeep_maintenance_duration_seconds{run="%s"} %d' % (run, report.get("duration_seconds", 0)),
+        "# HELP upkeep_maintenance_status Worst status of each check: 0 ok, 1 changed, 2 warning, 3 critical, 4 failed.",
+        "# TYPE upkeep_maintenance_status gauge",
+    ]
+    by_check = {}
+    for entry in entries:
+        by_check.setdefault(entry["check"], []).append(entry["status"])
+    for check in sorted(by_check):
+        lines.append('upkeep_maintenance_status{run="%s",check="%s"} %d' % (
+            run, _label(check), STATUSES.index(worst_status(by_check[check]))))
+    lines += ["# HELP upkeep_findings Findings of the run by check and severity.", "# TYPE upkeep_findings gauge"]
+    for check in sorted(by_check):
+        for severity in SEVERITIES:
+            lines.append('upkeep_findings{run="%s",check="%s",severity="%s"} %d' % (
+                run, _label(check), severity, by_check[check].count(severity)))
+    return "\n".join(lines) + "\n"
+
+
+def upkeep_notification(report, severities):
+    """Slack-compatible webhook payload, or None when no finding has one of the severities."""
+    chosen = [entry for entry in report["entries"] if entry["status"] in severities]
+    if not chosen:
+        return None
+    text = "%s maintenance: %s on %d hosts\n%s" % (report["run"], report["status"].upper(), len(report["hosts"]), "\n".join(
+        "%s %s %s: %s" % (entry["status"].upper(), entry["host"], entry["target"], entry["summary"]) for entry in chosen[:20]))
+    if len(chosen) > 20:
+        text += "\n... and %d more" % (len(chosen) - 20)
+    return dict(text=text)
+
+
 class FilterModule(object):
 
     def filters(self):
@@ -76,4 +191,7 @@ class FilterModule(object):
             "upkeep_entry": upkeep_entry,
             "upkeep_report": upkeep_report,
             "upkeep_summary": upkeep_summary,
+            "upkeep_markdown": upkeep_markdown,
+            "upkeep_prometheus": upkeep_prometheus,
+            "upkeep_notification": upkeep_notification,
         }

@@ -57,3 +57,12 @@ def test_the_security_review_fixed_the_env_file_and_named_the_placeholder(host):
     assert findings[("security_private_file", "/srv/app/.env")] == "changed"
     assert findings[("security_world_writable", "/srv/app")] == "warning"
     assert findings[("security_failed_logins", "/var/log/auth.log")] == "warning"
+
+
+def test_node_exporter_metrics_of_each_run(host):
+    metrics = host.file("/var/lib/prometheus/node-exporter/upkeep_weekly.prom")
+    assert metrics.mode == 0o644
+    content = metrics.content_string
+    assert 'upkeep_maintenance_status{run="weekly",check="updates_applied"} 1' in content
+    assert 'upkeep_findings{run="weekly",check="reboot_required",severity="warning"} 1' in content
+    assert host.file("/var/lib/prometheus/node-exporter/upkeep_daily.prom").exists
