@@ -63,6 +63,17 @@ def test_node_exporter_metrics_of_each_run(host):
     metrics = host.file("/var/lib/prometheus/node-exporter/upkeep_weekly.prom")
     assert metrics.mode == 0o644
     content = metrics.content_string
-    assert 'upkeep_maintenance_status{run="weekly",check="updates_applied"} 1' in content
+    # The textfile holds the newest run: the idempotence run, which had nothing left to update.
+    assert 'upkeep_maintenance_status{run="weekly",check="updates_pending"} 0' in content
     assert 'upkeep_findings{run="weekly",check="reboot_required",severity="warning"} 1' in content
     assert host.file("/var/lib/prometheus/node-exporter/upkeep_daily.prom").exists
+
+
+def test_the_runs_are_scheduled_with_locks_and_logs(host):
+    crontab = host.check_output("crontab -l -u root")
+    assert ("0 3 * * * /usr/bin/flock --nonblock /run/lock/upkeep-daily.lock /usr/bin/ansible-playbook "
+            "upkeep.maintenance.daily -i /etc/upkeep/inventory.yml >> /var/log/upkeep/daily.log 2>&1") in crontab
+    assert "0 4 * * 0 /usr/bin/flock" in crontab
+    assert '0 2 * * 0 [ "$(date +\\%d)" -le 07 ] && /usr/bin/flock' in crontab
+    assert "0 1 * 1,4,7,10 0 [" in crontab
+    assert host.file("/var/log/upkeep").is_directory
