@@ -2,6 +2,7 @@
 execution environment's build context, made offline by ansible-builder."""
 
 import datetime
+import json
 import os
 import re
 import shutil
@@ -91,3 +92,16 @@ def test_the_execution_environment_build_context_is_made_offline(tmp_path):
     assert "quay.io/ansible/awx-ee" in containerfile and "upkeep-maintenance-%s.tar.gz" % version in containerfile
     assert (tmp_path / "context" / "_build" / "collections" / ("upkeep-maintenance-%s.tar.gz" % version)).exists()
     assert "psycopg" in (tmp_path / "context" / "_build" / "requirements.txt").read_text()
+
+
+def test_the_example_inventory_parses_into_the_playbooks_groups():
+    process = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", os.path.join(ROOT, "inventories", "example"),
+                              "--list", "-e", "vault_postgresql_maintenance_password=x"], capture_output=True, text=True,
+                             check=True)
+    inventory = json.loads(process.stdout)
+    groups = dict((name, sorted(inventory[name]["hosts"])) for name in ("sqlite_apps", "postgresql_servers", "web", "dev"))
+    assert groups == {"sqlite_apps": ["orders1.example.com"], "postgresql_servers": ["db1.example.com"],
+                      "web": ["orders1.example.com"], "dev": ["dev1.example.com"]}
+    host = inventory["_meta"]["hostvars"]["orders1.example.com"]
+    assert host["sqlite_databases"][0]["path"] == "/srv/orders/data/orders.db"
+    assert host["certificates_endpoints_from"] == "controller"
