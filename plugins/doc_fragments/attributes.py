@@ -21,6 +21,7 @@ attributes:
   platform:
     description: Target OS/families that can be operated against.
     support: N/A
+    platforms: posix
 """
 
     # Modules that only read.

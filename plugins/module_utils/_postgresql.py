@@ -138,12 +138,8 @@ class Session(object):
             cursor.close()
 
     def scalar(self, statement, params=None):
-        cursor = self.conn.cursor()
-        try:
-            cursor.execute(statement, params)
-            return cursor.fetchone()[0]
-        finally:
-            cursor.close()
+        rows = self.execute(statement, params)
+        return next(iter(rows[0].values())) if rows else None
 
     def take_notices(self):
         """Notices and warnings since the last call (VACUUM reports tables it skipped this way)."""

@@ -31,8 +31,6 @@ attributes:
       - Check mode reports the backup it would take, or the one it would reuse.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
 options:
   kind:
     description:

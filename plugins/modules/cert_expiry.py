@@ -26,9 +26,6 @@ extends_documentation_fragment:
   - upkeep.maintenance.attributes
   - upkeep.maintenance.attributes.INFO_MODULE
   - upkeep.maintenance.attributes.PLATFORM
-attributes:
-  platform:
-    platforms: posix
 options:
   paths:
     description:

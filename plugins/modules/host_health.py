@@ -22,9 +22,6 @@ extends_documentation_fragment:
   - upkeep.maintenance.attributes
   - upkeep.maintenance.attributes.INFO_MODULE
   - upkeep.maintenance.attributes.PLATFORM
-attributes:
-  platform:
-    platforms: posix
 options:
   services:
     description:

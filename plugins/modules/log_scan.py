@@ -21,9 +21,6 @@ extends_documentation_fragment:
   - upkeep.maintenance.attributes
   - upkeep.maintenance.attributes.INFO_MODULE
   - upkeep.maintenance.attributes.PLATFORM
-attributes:
-  platform:
-    platforms: posix
 options:
   files:
     description:

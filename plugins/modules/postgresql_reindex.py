@@ -34,8 +34,6 @@ attributes:
       - Check mode returns the indexes that would be rebuilt and the leftovers that would be dropped.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
 options:
   indexes:
     description:

@@ -34,8 +34,6 @@ attributes:
       - Check mode reads the statistics and returns the tables that would be vacuumed, with the statements.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
 options:
   tables:
     description:

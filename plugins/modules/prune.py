@@ -29,8 +29,6 @@ attributes:
         (compression savings are not known before compressing).
   diff_mode:
     support: none
-  platform:
-    platforms: posix
 options:
   path:
     description:

@@ -27,8 +27,6 @@ attributes:
       - In check mode nothing is fixed; the files that would be are listed.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
 options:
   world_writable_roots:
     description: Folders searched for world-writable files and folders, without following links or leaving their file system.

@@ -37,8 +37,6 @@ attributes:
         and reports a change.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
 options:
   path:
     description:

@@ -34,8 +34,6 @@ attributes:
       - In check mode the statistics are computed in a transaction that is rolled back, so the prediction is exact.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
 options:
   vacuum:
     description:
