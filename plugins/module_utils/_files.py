@@ -6,6 +6,7 @@
 """Files written so that a crash never leaves half of one: atomic writes, fsync, SHA-256 digests and
 sha256sum-style sidecars."""
 
+import glob
 import hashlib
 import os
 import re
@@ -71,3 +72,22 @@ def remove_if_present(path):
         os.unlink(path)
     except OSError:
         pass
+
+
+def is_glob(path):
+    return bool(set("*?[") & set(path))
+
+
+def expand_glob(path):
+    """The files a glob matches, in name order; a path without glob characters as it is."""
+    return sorted(glob.glob(path, recursive=True)) if is_glob(path) else [path]
+
+
+def parse_mode(mode):
+    """Permission bits from an octal string such as '0600', or an int as it is; ValueError otherwise."""
+    if isinstance(mode, int):
+        return mode
+    try:
+        return int(str(mode), 8)
+    except ValueError:
+        raise ValueError("mode must be an octal string such as '0600', got %r" % (mode,))

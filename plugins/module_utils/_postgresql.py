@@ -96,17 +96,7 @@ class Session(object):
 
     def __init__(self, params, read_only=False):
         self.params = params
-        options = dict(
-            port=params["login_port"], user=params["login_user"], dbname=params["db"],
-            sslmode=params["ssl_mode"], connect_timeout=params["connect_timeout"],
-            application_name="upkeep.maintenance")
-        host = params["login_unix_socket"] or params["login_host"]
-        if host:
-            options["host"] = host
-        if params["login_password"]:
-            options["password"] = params["login_password"]
-        if params["ca_cert"]:
-            options["sslrootcert"] = params["ca_cert"]
+        options = libpq_parameters(params)
         try:
             self.conn = driver.connect(**options)
         except driver.Error as error:
@@ -163,19 +153,26 @@ class Session(object):
         return [self.render(statement) for statement in statements]
 
 
+def libpq_parameters(params):
+    """libpq's connection keywords for the connection options; unset ones are left to libpq's defaults."""
+    keywords = dict(
+        host=params["login_unix_socket"] or params["login_host"], port=params["login_port"], user=params["login_user"],
+        dbname=params["db"], password=params["login_password"], sslmode=params["ssl_mode"],
+        sslrootcert=params["ca_cert"], connect_timeout=params["connect_timeout"], application_name="upkeep.maintenance")
+    return dict((keyword, value) for keyword, value in keywords.items() if value not in (None, ""))
+
+
+# The environment variables libpq reads for its keywords.
+LIBPQ_ENVIRONMENT = dict(host="PGHOST", port="PGPORT", user="PGUSER", dbname="PGDATABASE", password="PGPASSWORD",
+                         sslmode="PGSSLMODE", sslrootcert="PGSSLROOTCERT", connect_timeout="PGCONNECT_TIMEOUT",
+                         application_name="PGAPPNAME")
+
+
 def libpq_environment(params):
     """The environment that points PostgreSQL's client programs (pg_dump, pg_restore, psql) where the connection
     options do; the password travels in the environment, never on a command line."""
-    environment = dict(os.environ, PGPORT=str(params["login_port"]), PGUSER=params["login_user"],
-                       PGSSLMODE=params["ssl_mode"], PGCONNECT_TIMEOUT=str(params["connect_timeout"]),
-                       PGAPPNAME="upkeep.maintenance")
-    host = params["login_unix_socket"] or params["login_host"]
-    if host:
-        environment["PGHOST"] = host
-    if params["login_password"]:
-        environment["PGPASSWORD"] = params["login_password"]
-    if params["ca_cert"]:
-        environment["PGSSLROOTCERT"] = params["ca_cert"]
+    environment = dict(os.environ)
+    environment.update((LIBPQ_ENVIRONMENT[keyword], str(value)) for keyword, value in libpq_parameters(params).items())
     return environment
 
 

@@ -149,6 +149,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import (
     fsync_path,
+    parse_mode,
     read_checksum,
     remove_if_present,
     sha256_file,
@@ -230,14 +231,6 @@ def take(module, dest, final):
     return temporary, digest, command
 
 
-def parse_mode(module):
-    mode = module.params["mode"]
-    try:
-        return mode if isinstance(mode, int) else int(str(mode), 8)
-    except ValueError:
-        module.fail_json(msg="mode must be octal, such as 0600: got %r" % (mode,))
-
-
 def main():
     argument_spec = postgresql_common_argument_spec()
     argument_spec.update(
@@ -252,8 +245,8 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, required_if=[("kind", "folder", ("src",))],
                            supports_check_mode=True)
     params = module.params
-    params["mode"] = parse_mode(module)
     try:
+        params["mode"] = parse_mode(params["mode"])
         reuse_within = parse_duration(params["reuse_within"])
     except ValueError as error:
         module.fail_json(msg=str(error))

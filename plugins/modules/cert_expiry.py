@@ -233,7 +233,6 @@ upkeep_results:
 import concurrent.futures
 import datetime
 import fnmatch
-import glob
 import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -254,13 +253,12 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._certificates i
     parse_endpoint,
     verify_chain,
 )
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import expand_glob, is_glob
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import (
     FAIL_ON_STATUSES,
     failing_entries,
     result_entry,
 )
-
-GLOB_CHARACTERS = set("*?[")
 
 
 def expand_paths(paths, patterns, recurse, allow_empty_globs):
@@ -274,8 +272,8 @@ def expand_paths(paths, patterns, recurse, allow_empty_globs):
             into.append(path)
 
     for path in paths:
-        if GLOB_CHARACTERS & set(path):
-            matches = sorted(glob.glob(path, recursive=True))
+        if is_glob(path):
+            matches = expand_glob(path)
             if not matches and not allow_empty_globs:
                 listed.append(path)  # reported as an error: the user expected something there
             for match in matches:

@@ -74,13 +74,13 @@ upkeep_results:
   elements: dict
 """
 
-import glob
 import os
 import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import expand_glob
 from ansible_collections.upkeep.maintenance.plugins.module_utils._logs import line_time
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
 from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration, parse_duration
@@ -121,8 +121,7 @@ def expand(module):
             patterns = [re.compile(pattern) for pattern in spec.get("patterns") or params["patterns"]]
         except re.error as error:
             module.fail_json(msg="%s: bad pattern: %s" % (spec["path"], error))
-        paths = sorted(glob.glob(spec["path"])) if set("*?[") & set(spec["path"]) else [spec["path"]]
-        for path in paths:
+        for path in expand_glob(spec["path"]):
             wanted.append((path, patterns, int(spec.get("warning", params["warning"])),
                            int(spec.get("critical", params["critical"]))))
     return wanted

@@ -120,7 +120,6 @@ upkeep_results:
   elements: dict
 """
 
-import glob
 import os
 import pwd
 import re
@@ -129,6 +128,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import expand_glob
 from ansible_collections.upkeep.maintenance.plugins.module_utils._logs import line_time
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
 from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration, parse_duration
@@ -136,10 +136,6 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._units import h
 FAILED_LOGIN = re.compile(r"(Failed password|authentication failure|Invalid user|FAILED LOGIN)", re.I)
 ADDRESS = re.compile(r"(?:from|rhost=)\s*([0-9a-fA-F:.]+)")
 ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
-
-
-def expand(pattern):
-    return sorted(glob.glob(pattern)) if set("*?[") & set(pattern) else [pattern]
 
 
 class Review(object):
@@ -177,7 +173,7 @@ class Review(object):
         for spec in self.params["private_files"]:
             spec = spec if isinstance(spec, dict) else dict(path=spec)
             allowed = int(str(spec.get("mode", "0600")), 8)
-            for path in expand(spec["path"]):
+            for path in expand_glob(spec["path"]):
                 if not os.path.exists(path):
                     continue
                 results.append(self.private_file(path, allowed, spec.get("owner")))
@@ -216,7 +212,7 @@ class Review(object):
         secret_key = re.compile(self.params["secret_keys"], re.I)
         results = []
         for pattern in self.params["env_files"]:
-            for path in expand(pattern):
+            for path in expand_glob(pattern):
                 try:
                     with open(path) as handle:
                         lines = handle.readlines()

@@ -146,6 +146,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import (
     fsync_path,
+    parse_mode,
     read_checksum,
     remove_if_present,
     sha256_file,
@@ -167,16 +168,6 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._sqlite import 
     utc_now,
     verify_database_file,
 )
-
-
-def parse_mode(module):
-    mode = module.params["mode"]
-    if isinstance(mode, int):
-        return mode
-    try:
-        return int(str(mode), 8)
-    except ValueError:
-        module.fail_json(msg="mode must be an octal string such as '0600', got %r" % (mode,))
 
 
 def is_folder(dest):
@@ -336,7 +327,10 @@ def main():
         mode=dict(type="raw", default="0600"),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    mode = parse_mode(module)
+    try:
+        mode = parse_mode(module.params["mode"])
+    except ValueError as error:
+        module.fail_json(msg=str(error))
     if os.path.abspath(module.params["dest"]) == os.path.abspath(module.params["path"]):
         module.fail_json(msg="dest must differ from path: a backup cannot replace the database it copies")
 
