@@ -33,8 +33,8 @@ demo: venv collection
 	rm -rf .demo
 	$(BIN)/python tests/estate.py demo .demo
 	$(BIN)/python tests/certs.py .demo/certs
-	$(BIN)/ansible-playbook upkeep.maintenance.daily -i inventories/demo
 	$(BIN)/ansible-playbook upkeep.maintenance.weekly -i inventories/demo
+	@cat "$$(ls -t .demo/reports/weekly-*.md | head -n 1)"
 
 images:
 	bash tests/images/ensure-docker.sh
@@ -72,12 +72,13 @@ molecule: venv collection images
 # pytest last, so that its closing line ("N passed") ends the output.
 test: venv collection lint sanity molecule pytest
 
-bench: venv collection postgresql
+bench: venv collection postgresql images
 	$(BIN)/python bench/sqlite_vacuum.py
 	$(BIN)/python bench/pg_vacuum.py
 	$(BIN)/python bench/cert_expiry.py
 	$(BIN)/python bench/prune.py
 	$(BIN)/python bench/backup_verify.py
+	$(BIN)/python bench/fleet.py
 
 clean:
 	rm -rf .build .demo tests/output

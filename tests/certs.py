@@ -78,7 +78,8 @@ def authority():
 
 
 def demo(folder):
-    """The demo estate's certificates: a site with its chain, an API certificate 20 days from expiry, the key beside it."""
+    """The demo estate's certificates: a site with its chain, an API certificate 20 days from expiry, a
+    legacy one that expired three days ago, the key beside them."""
     os.makedirs(folder, exist_ok=True)
     root, intermediate = authority()
     root.write(os.path.join(folder, "ca.pem"))
@@ -86,6 +87,8 @@ def demo(folder):
     site.write(os.path.join(folder, "site.pem"), chain=[intermediate])
     site.write_key(os.path.join(folder, "site.key"))
     issue("api.demo.test", issuer=intermediate, days=20).write(os.path.join(folder, "api.pem"), chain=[intermediate])
+    issue("legacy.demo.test", issuer=intermediate, days=-3, starts_in_days=-400).write(
+        os.path.join(folder, "legacy.pem"), chain=[intermediate])
     return folder
 
 

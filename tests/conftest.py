@@ -39,7 +39,7 @@ class ModuleRunner(object):
     def __init__(self, collections_path):
         self.collections_path = collections_path
 
-    def __call__(self, name, check_mode=False, env=None, user=None, **args):
+    def __call__(self, name, /, check_mode=False, env=None, user=None, **args):
         """Run a module of the collection, as root or as ``user``; returns its JSON result, with rc."""
         if check_mode:
             args["_ansible_check_mode"] = True

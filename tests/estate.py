@@ -6,10 +6,12 @@ Used as a library (``import estate``) and from the command line:
 
 import argparse
 import hashlib
+import io
 import os
 import sqlite3
 import subprocess
 import sys
+import tarfile
 import textwrap
 import time
 
@@ -118,7 +120,8 @@ def write_backup(source, folder, stamp):
 
 
 def demo(root):
-    """The demo estate: a bloated database, a WAL database, a corrupt one with a good backup."""
+    """The demo estate: a bloated database, a WAL database, a corrupt one with a good backup, logs, temporary files,
+    a backup job that stopped five days ago and an application folder with a world-writable file."""
     root = os.path.abspath(root)
     data, backups = os.path.join(root, "data"), os.path.join(root, "backups")
     os.makedirs(data, exist_ok=True)
@@ -131,6 +134,8 @@ def demo(root):
     corrupt(inventory, page=3)
     demo_logs(os.path.join(root, "logs"))
     demo_temporary_files(os.path.join(root, "tmp"))
+    demo_stale_backups(os.path.join(backups, "uploads"))
+    demo_application(os.path.join(root, "app"))
     return root
 
 
@@ -161,6 +166,36 @@ def demo_temporary_files(folder):
         with open(path, "wb") as handle:
             handle.write(os.urandom(4096))
         age_file(path, days)
+
+
+def demo_stale_backups(folder, days=5):
+    """Nightly archives of an upload folder, made by a job outside the collection that stopped ``days`` ago."""
+    os.makedirs(folder, exist_ok=True)
+    for age in range(days, days + 3):
+        stamp = time.strftime("%Y%m%d", time.gmtime(time.time() - age * 86400))
+        path = os.path.join(folder, "uploads-%s.tar.gz" % stamp)
+        with tarfile.open(path, "w:gz") as archive:
+            data = os.urandom(2048)
+            member = tarfile.TarInfo("uploads/photo-%d.bin" % age)
+            member.size = len(data)
+            archive.addfile(member, io.BytesIO(data))
+        with open(path + ".sha256", "w") as stream:
+            stream.write("%s  %s\n" % (sha256(path), os.path.basename(path)))
+        age_file(path, age)
+        age_file(path + ".sha256", age)
+
+
+def demo_application(folder):
+    """An application's folder as deployments leave it: a config anyone may write and an .env with a placeholder."""
+    os.makedirs(folder, exist_ok=True)
+    config = os.path.join(folder, "config.yml")
+    with open(config, "w") as stream:
+        stream.write("listen: 127.0.0.1:8080\ndatabase: ../data/app.db\n")
+    os.chmod(config, 0o666)
+    env = os.path.join(folder, ".env")
+    with open(env, "w") as stream:
+        stream.write("DATABASE_URL=sqlite:///../data/app.db\nSECRET_KEY=changeme\n")
+    os.chmod(env, 0o644)
 
 
 def main(argv):

@@ -24,13 +24,14 @@ def upkeep_entries(registered, check, target_key="path"):
     for item in _items(registered):
         if item.get("skipped"):
             continue
-        if item.get("failed"):
-            loop_item = item.get("item") or {}
+        own = item.get("upkeep_results", [])
+        entries.extend(own)
+        # A failure the module's own entries do not already report as critical becomes an entry of its own.
+        if item.get("failed") and not any(entry["status"] in ("critical", "failed") for entry in own):
+            loop_item = item.get("item") or item.get("invocation", {}).get("module_args") or {}
             target = loop_item.get(target_key, "") if isinstance(loop_item, dict) else str(loop_item)
             entries.append(result_entry(check, target, "failed", str(item.get("msg", "failed without a message")),
                                         details=dict(result=dict((key, item[key]) for key in ("rc", "stderr") if key in item))))
-            continue
-        entries.extend(item.get("upkeep_results", []))
     return entries
 
 
@@ -55,12 +56,15 @@ def upkeep_report(hostvars, hosts, run, finished):
     for entry in entries:
         counts[entry["status"]] = counts.get(entry["status"], 0) + 1
     started = min([entry["timestamp"] for entry in entries] + [finished])
+    reached = set(entry["host"] for entry in entries)
     return dict(
         run=run,
         started=started,
         finished=finished,
         duration_seconds=_seconds(finished) - _seconds(started),
         hosts=list(hosts),
+        # Hosts a rollout stopped before, or that were unreachable: nothing of theirs is in the report.
+        hosts_not_reached=[host for host in hosts if host not in reached],
         status=worst_status(entry["status"] for entry in entries),
         counts=counts,
         bytes_reclaimed=sum(int(entry.get("metrics", {}).get("bytes_reclaimed", 0) or 0) for entry in entries),
@@ -106,6 +110,10 @@ RECOMMENDATIONS = {
     "security_private_file": "Make the private files private (security_fix_permissions).",
     "security_world_writable": "Remove world write access from the paths listed.",
     "security_failed_logins": "Block the addresses with many failed logins (fail2ban) and review SSH access.",
+    "window_preflight": "Free space for the window's backups, or move the window to a quieter hour: it did not open.",
+    "window_rollback": "Find why the maintenance failed (the entry names the task): the databases were put back as they "
+                       "were before it, the replaced files are kept beside them.",
+    "maintenance_window": "A run died inside its window: find out why; the services it stopped were started again.",
 }
 
 SEVERITIES = ("critical", "failed", "warning")
@@ -119,6 +127,10 @@ def upkeep_markdown(report):
         "| Status | **%s** |" % report["status"],
         "| Window | %s to %s (%d s) |" % (report["started"], report["finished"], report.get("duration_seconds", 0)),
         "| Hosts | %s |" % ", ".join(report["hosts"]),
+    ]
+    if report.get("hosts_not_reached"):
+        lines.append("| Not reached | %s |" % ", ".join(report["hosts_not_reached"]))
+    lines += [
         "| Checks | %s |" % ", ".join("%d %s" % (count, status) for status, count in report["counts"].items() if count),
         "| Reclaimed | %s |" % human_bytes(report["bytes_reclaimed"]), "",
     ]
@@ -171,9 +183,11 @@ def upkeep_prometheus(report, host):
     return "\n".join(lines) + "\n"
 
 
-def upkeep_notification(report, severities):
-    """Slack-compatible webhook payload, or None when no finding has one of the severities."""
-    chosen = [entry for entry in report["entries"] if entry["status"] in severities]
+def upkeep_notification(report, severities, hosts=None):
+    """Slack-compatible webhook payload for the findings of the hosts (all by default), or None when none has one of
+    the severities."""
+    chosen = [entry for entry in report["entries"]
+              if entry["status"] in severities and (hosts is None or entry["host"] in hosts)]
     if not chosen:
         return None
     text = "%s maintenance: %s on %d hosts\n%s" % (report["run"], report["status"].upper(), len(report["hosts"]), "\n".join(
@@ -181,6 +195,17 @@ def upkeep_notification(report, severities):
     if len(chosen) > 20:
         text += "\n... and %d more" % (len(chosen) - 20)
     return dict(text=text)
+
+
+def upkeep_restore_points(entries, since):
+    """The first SQLite backup of each database taken since a moment: the state to roll back to."""
+    points, seen = [], set()
+    for entry in sorted(entries, key=lambda entry: entry["timestamp"]):
+        backup = entry.get("details", {}).get("backup")
+        if entry["check"] == "sqlite_backup" and backup and entry["timestamp"] >= since and entry["target"] not in seen:
+            seen.add(entry["target"])
+            points.append(dict(path=entry["target"], backup=backup))
+    return points
 
 
 class FilterModule(object):
@@ -194,4 +219,5 @@ class FilterModule(object):
             "upkeep_markdown": upkeep_markdown,
             "upkeep_prometheus": upkeep_prometheus,
             "upkeep_notification": upkeep_notification,
+            "upkeep_restore_points": upkeep_restore_points,
         }

@@ -149,12 +149,17 @@ upkeep_results:
 import concurrent.futures
 import json
 import os
-import time
-import urllib.error
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.urls import open_url
 
+from ansible_collections.upkeep.maintenance.plugins.module_utils._health import (
+    SERVICE_MANAGER_CHOICES,
+    endpoint_specs,
+    load_per_core,
+    request_endpoint,
+    service_manager,
+    service_states,
+)
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import (
     failing_entries,
     human_bytes,
@@ -185,29 +190,11 @@ class Health(object):
         if status != "ok":
             self.findings.append(result_entry(check, target, status, summary, metrics=metrics))
 
-    def service_manager(self):
-        if self.params["service_manager"] != "auto":
-            return self.params["service_manager"]
-        return "systemd" if os.path.isdir("/run/systemd/system") else "sysvinit"
-
     def services(self):
         names = self.params["services"]
-        if not names:
-            return []
-        if self.service_manager() == "systemd":
-            _rc, out, _err = self.module.run_command(["systemctl", "is-active", "--"] + names)
-            states = out.split()
-        else:
-            states = []
-            for name in names:
-                script = os.path.join("/etc/init.d", name)
-                if not os.path.exists(script):
-                    states.append("not-found")
-                    continue
-                rc, _out, _err = self.module.run_command([script, "status"])
-                states.append("active" if rc == 0 else "inactive")
+        states = service_states(self.module, names, service_manager(self.params["service_manager"]))
         results = []
-        for name, state in zip(names, states + ["unknown"] * (len(names) - len(states))):
+        for name, state in zip(names, states):
             status = "ok" if state == "active" else "critical"
             results.append(dict(name=name, state=state, status=status))
             self.finding("health_service", name, status, "service %s is %s" % (name, state))
@@ -234,40 +221,12 @@ class Health(object):
                              "container %s of %s is %s" % (row.get("Name"), project, state))
         return results
 
-    def request(self, endpoint):
-        url = endpoint["url"]
-        started = time.monotonic()
-        try:
-            response = open_url(url, timeout=self.params["timeout"], validate_certs=endpoint.get("validate_certs", True),
-                                http_agent="upkeep.maintenance")
-            try:
-                response.read(65536)
-                code = response.status
-            finally:
-                response.close()
-        except urllib.error.HTTPError as error:
-            code = error.code
-        except (urllib.error.URLError, OSError, ValueError) as error:
-            reason = getattr(error, "reason", error)
-            return dict(url=url, status_code=None, seconds=round(time.monotonic() - started, 3), status="critical",
-                        message="no answer: %s" % reason)
-        seconds = round(time.monotonic() - started, 3)
-        expected = int(endpoint.get("status", 200))
-        budget = float(endpoint.get("max_seconds", 1.0))
-        if code != expected:
-            status, message = "critical", "answered %d, %d expected (%.2f s)" % (code, expected, seconds)
-        elif seconds > budget:
-            status, message = "warning", "%d in %.2f s, over its %.2f s budget" % (code, seconds, budget)
-        else:
-            status, message = "ok", "%d in %.2f s" % (code, seconds)
-        return dict(url=url, status_code=code, seconds=seconds, status=status, message=message)
-
     def endpoints(self):
-        endpoints = [endpoint if isinstance(endpoint, dict) else dict(url=endpoint) for endpoint in self.params["endpoints"]]
+        endpoints = endpoint_specs(self.params["endpoints"])
         if not endpoints:
             return []
         with concurrent.futures.ThreadPoolExecutor(max_workers=min(16, len(endpoints))) as pool:
-            results = list(pool.map(self.request, endpoints))
+            results = list(pool.map(lambda endpoint: request_endpoint(endpoint, self.params["timeout"]), endpoints))
         for result in results:
             self.finding("health_endpoint", result["url"], result["status"], "%s: %s" % (result["url"], result["message"]),
                          duration_seconds=result["seconds"])
@@ -326,13 +285,11 @@ class Health(object):
         return dict(total=total, available=available, used_percent=used_percent, status=status)
 
     def load(self):
-        load1, load5, load15 = os.getloadavg()
-        cores = os.cpu_count() or 1
-        per_core = round(load5 / cores, 2)
-        status = level(per_core, self.params["load_warning"], self.params["load_critical"])
+        load = load_per_core()
+        status = level(load["per_core"], self.params["load_warning"], self.params["load_critical"])
         self.finding("health_load", "load", status, "five-minute load %.2f on %d cores (%.0f %%)" % (
-            load5, cores, per_core * 100), load_per_core=per_core)
-        return dict(load1=load1, load5=load5, load15=load15, cores=cores, per_core=per_core, status=status)
+            load["load5"], load["cores"], load["per_core"] * 100), load_per_core=load["per_core"])
+        return dict(load, status=status)
 
     def gather(self):
         return dict(services=self.services(), containers=self.containers(), endpoints=self.endpoints(),
@@ -343,7 +300,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             services=dict(type="list", elements="str", default=[]),
-            service_manager=dict(type="str", default="auto", choices=["auto", "systemd", "sysvinit"]),
+            service_manager=dict(type="str", default="auto", choices=SERVICE_MANAGER_CHOICES),
             compose_projects=dict(type="list", elements="str", default=[]),
             endpoints=dict(type="list", elements="raw", default=[]),
             timeout=dict(type="float", default=10.0),
@@ -357,9 +314,10 @@ def main():
             fail_on=dict(type="str", default="never", choices=["critical", "warning", "never"]),
         ),
         supports_check_mode=True)
-    for endpoint in module.params["endpoints"]:
-        if isinstance(endpoint, dict) and not endpoint.get("url"):
-            module.fail_json(msg="every endpoint needs a url: %r" % (endpoint,))
+    try:
+        endpoint_specs(module.params["endpoints"])
+    except ValueError as error:
+        module.fail_json(msg=str(error))
     for name in ("disk", "memory", "load"):
         if module.params[name + "_warning"] > module.params[name + "_critical"]:
             module.fail_json(msg="%s_warning must not be above %s_critical" % (name, name))

@@ -2,7 +2,14 @@
 
 import pytest
 
-from ansible_collections.upkeep.maintenance.plugins.filter.results import upkeep_entries, upkeep_report, upkeep_summary
+from ansible_collections.upkeep.maintenance.plugins.filter.results import (
+    upkeep_entries,
+    upkeep_markdown,
+    upkeep_notification,
+    upkeep_report,
+    upkeep_restore_points,
+    upkeep_summary,
+)
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import (
     failing_entries,
     human_bytes,
@@ -64,8 +71,47 @@ def test_report_and_summary_over_hosts():
     assert report["counts"]["changed"] == 1 and report["counts"]["critical"] == 1 and report["counts"]["ok"] == 1
     assert report["bytes_reclaimed"] == 2 * 1024 ** 2
     assert [entry["host"] for entry in report["entries"]] == ["web1", "web1", "web2"]
+    assert report["hosts_not_reached"] == ["web3"]
+    assert "| Not reached | web3 |" in upkeep_markdown(report)
 
     lines = upkeep_summary(report)
     assert lines[0] == "weekly: 3 checks on 3 hosts (1 ok, 1 changed, 1 critical); 2.0 MiB reclaimed"
     assert lines[1:] == ["web1 CHANGED  sqlite_vacuum /a.db: VACUUM reclaimed 2.0 MiB",
                          "web2 CRITICAL sqlite_integrity /b.db: database is corrupt"]
+
+
+def test_a_failure_the_module_reports_itself_is_not_counted_twice():
+    critical = result_entry("window_preflight", "weekly", "critical", "preflight failed")
+    assert upkeep_entries({"failed": True, "msg": "preflight failed", "upkeep_results": [critical]}, "x") == [critical]
+    informative = result_entry("maintenance_window", "weekly", "ok", "window opened")
+    entries = upkeep_entries({"failed": True, "msg": "cannot stop app", "upkeep_results": [informative]}, "maintenance_window")
+    assert [entry["status"] for entry in entries] == ["ok", "failed"] and entries[1]["summary"] == "cannot stop app"
+
+
+def entry_at(check, target, timestamp, backup=None):
+    return dict(result_entry(check, target, "changed", "s", details=dict(backup=backup) if backup else None),
+                timestamp=timestamp)
+
+
+def test_restore_points_are_the_first_backup_of_each_database_inside_the_window():
+    entries = [
+        entry_at("sqlite_backup", "/srv/a.db", "2026-11-22T02:59:00Z", "/b/a-old.db"),
+        entry_at("sqlite_backup", "/srv/a.db", "2026-11-22T03:00:05Z", "/b/a-first.db"),
+        entry_at("sqlite_vacuum", "/srv/a.db", "2026-11-22T03:00:06Z"),
+        entry_at("sqlite_backup", "/srv/a.db", "2026-11-22T03:00:09Z", "/b/a-second.db"),
+        entry_at("sqlite_backup", "/srv/b.db", "2026-11-22T03:00:04Z", "/b/b.db"),
+    ]
+    assert upkeep_restore_points(entries, "2026-11-22T03:00:04Z") == [
+        dict(path="/srv/b.db", backup="/b/b.db"), dict(path="/srv/a.db", backup="/b/a-first.db")]
+    assert upkeep_restore_points(entries, "2026-11-22T04:00:00Z") == []
+
+
+def test_notification_of_a_slice_names_only_its_hosts():
+    hostvars = {"web1": {"upkeep_results": [result_entry("cert_expiry", "/a.pem", "critical", "expired")]},
+                "web2": {"upkeep_results": [result_entry("window_rollback", "web2", "critical", "rolled back")]}}
+    report = upkeep_report(hostvars, ["web1", "web2"], "weekly", "2026-11-23T02:00:00Z")
+    everything = upkeep_notification(report, ["critical"])["text"]
+    assert "expired" in everything and "rolled back" in everything
+    slice_two = upkeep_notification(report, ["critical"], ["web2"])["text"]
+    assert "rolled back" in slice_two and "expired" not in slice_two
+    assert upkeep_notification(report, ["warning"], ["web2"]) is None

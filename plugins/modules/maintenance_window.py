@@ -1,0 +1,437 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: upkeep.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+DOCUMENTATION = r"""
+module: maintenance_window
+short_description: Open a host's maintenance window after a preflight, and close it once its endpoints answer again
+version_added: 0.1.0
+description:
+  - With O(state=open), first checks that the host can take the window (preflight) and fails without changing
+    anything when it cannot. The five-minute load per core must not be above O(max_load), and the file system of
+    each O(space) destination must have room for O(space_factor) times the size of its sources plus O(min_free).
+  - Then records the window in O(state_file), raises the O(flag_file) (a web server answers with its maintenance page
+    while the file exists) and stops the O(services) that are running, in the order given. Services that were already
+    stopped are left stopped and are not started when the window closes.
+  - With O(state=closed), starts the services the window stopped (in reverse order), waits until every one of the
+    O(endpoints) gives its expected answer, and only then removes the flag and the record. When the endpoints do not
+    answer within O(wait_timeout), the task fails and the flag stays up, so that users keep seeing the maintenance page
+    instead of errors.
+  - The record makes the window survive the run that opened it. A window that a crashed run left open is reported
+    when the next window opens, and closing the next window starts the services the crashed run stopped.
+author:
+  - upkeep.maintenance contributors (@upkeep)
+extends_documentation_fragment:
+  - upkeep.maintenance.attributes
+  - upkeep.maintenance.attributes.PLATFORM
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Check mode runs the preflight and reports which services would be stopped or started.
+  diff_mode:
+    support: none
+options:
+  state:
+    description:
+      - V(open) runs the preflight and opens the window; V(closed) closes it.
+    type: str
+    choices: [open, closed]
+    required: true
+  name:
+    description:
+      - Name of the run that opens the window (V(weekly), say), kept in the record and the flag file.
+    type: str
+    default: maintenance
+  state_file:
+    description:
+      - Where the open window is recorded, with the services to start again.
+    type: path
+    default: /var/lib/upkeep/maintenance-window.json
+  flag_file:
+    description:
+      - File whose presence switches the site to its maintenance page (C(if (-f /var/www/maintenance.flag)) in nginx).
+        None when omitted.
+    type: path
+  flag_content:
+    description:
+      - Text written into the flag file; the maintenance page may show it.
+    type: str
+    default: "Scheduled maintenance in progress.\n"
+  services:
+    description:
+      - Services to stop while the window is open, in the order to stop them.
+    type: list
+    elements: str
+    default: []
+  service_manager:
+    description:
+      - How services are asked. V(auto) uses systemd where it runs, else the SysV init scripts.
+    type: str
+    choices: [auto, systemd, sysvinit]
+    default: auto
+  max_load:
+    description:
+      - Highest five-minute load average per core (1.0 is every core busy) at which a window opens. V(0) skips the
+        check.
+    type: float
+    default: 1.5
+  space:
+    description:
+      - Room needed for the window's backups. Each item is a dict with C(dest), the folder the backups go to (it may
+        not exist yet), and C(sources), the files or folders backed up there. Destinations on the same file system
+        add up.
+    type: list
+    elements: dict
+    default: []
+  space_factor:
+    description:
+      - Free space needed per byte of the sources. The default of 2 leaves room for a backup and for the temporary
+        copy that C(VACUUM) writes of a database.
+    type: float
+    default: 2.0
+  min_free:
+    description:
+      - Space that must remain free on each destination's file system besides, as a size such as V(512M) or V(2G).
+    type: str
+    default: 100M
+  endpoints:
+    description:
+      - HTTP(S) endpoints that must answer before the window closes, each a URL or a dict with C(url), C(status)
+        (default 200) and C(validate_certs) (default true).
+    type: list
+    elements: raw
+    default: []
+  wait_timeout:
+    description:
+      - Seconds to wait, after the services are started, for the endpoints to answer as expected.
+    type: float
+    default: 120
+  timeout:
+    description:
+      - Seconds after which one request to an endpoint counts as unanswered.
+    type: float
+    default: 10
+notes:
+  - Opening and closing a window leaves the host as it found it; the roles report them in the results contract and
+    mark the tasks unchanged so that maintenance runs stay idempotent.
+seealso:
+  - module: upkeep.maintenance.host_health
+"""
+
+EXAMPLES = r"""
+- name: Open the weekly window - the site shows its maintenance page, the backend is stopped
+  upkeep.maintenance.maintenance_window:
+    state: open
+    name: weekly
+    flag_file: /var/www/maintenance.flag
+    services: [app-frontend, app-backend]
+    space:
+      - dest: /var/backups/upkeep/sqlite
+        sources: [/srv/app/data/app.db]
+
+- name: Close it once the application answers again
+  upkeep.maintenance.maintenance_window:
+    state: closed
+    endpoints:
+      - http://127.0.0.1:8080/health
+    wait_timeout: 60
+"""
+
+RETURN = r"""
+opened:
+  description: When the window was opened (UTC).
+  returned: always
+  type: str
+  sample: "2026-11-22T03:00:04Z"
+services_stopped:
+  description: Services the window stopped (or, in check mode, would stop).
+  returned: O(state=open)
+  type: list
+  elements: str
+services_started:
+  description: Services started again (or, in check mode, that would be).
+  returned: O(state=closed)
+  type: list
+  elements: str
+preflight:
+  description: C(load) (the figures and C(max_load)) and C(space) (per file system the C(mount), C(needed) and
+    C(available) bytes, and the C(sources)).
+  returned: O(state=open)
+  type: dict
+resumed:
+  description: The record of an earlier window that was never closed, when there was one.
+  returned: O(state=open) and an earlier window was left open
+  type: dict
+endpoints:
+  description: The last answer of each endpoint (C(url), C(status_code), C(seconds), C(status), C(message)).
+  returned: O(state=closed)
+  type: list
+  elements: dict
+window_seconds:
+  description: How long the window was open.
+  returned: O(state=closed) and a window was open
+  type: int
+upkeep_results:
+  description: Entries of the results contract, check V(maintenance_window) (and V(window_preflight) when the
+    preflight fails).
+  returned: always
+  type: list
+  elements: dict
+"""
+
+import calendar
+import json
+import os
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import remove_if_present, write_atomically
+from ansible_collections.upkeep.maintenance.plugins.module_utils._health import (
+    SERVICE_MANAGER_CHOICES,
+    control_service,
+    endpoint_specs,
+    load_per_core,
+    request_endpoint,
+    service_manager,
+    service_states,
+)
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import parse_size
+
+STAMP = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def now():
+    return time.strftime(STAMP, time.gmtime())
+
+
+def fail(module, message, check="maintenance_window", **result):
+    """Fails the task with the failure as a critical entry of the results contract."""
+    module.fail_json(msg=message, upkeep_results=[result_entry(check, module.params["name"], "critical", message)], **result)
+
+
+def read_record(path):
+    try:
+        with open(path) as stream:
+            return json.load(stream)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        raise ValueError("cannot read the window record %s: %s" % (path, error))
+
+
+def source_size(path):
+    """Bytes of a file with its -wal journal, or of every file under a folder; 0 for what does not exist."""
+    if os.path.isdir(path):
+        total = 0
+        for folder, _dirs, files in os.walk(path):
+            for name in files:
+                try:
+                    total += os.lstat(os.path.join(folder, name)).st_size
+                except OSError:
+                    pass
+        return total
+    total = 0
+    for candidate in (path, path + "-wal"):
+        try:
+            total += os.stat(candidate).st_size
+        except OSError:
+            pass
+    return total
+
+
+def existing_ancestor(path):
+    path = os.path.abspath(path)
+    while not os.path.exists(path):
+        path = os.path.dirname(path)
+    return path
+
+
+def mount_point(path):
+    path = os.path.realpath(path)
+    while not os.path.ismount(path):
+        path = os.path.dirname(path)
+    return path
+
+
+def space_needs(items, factor, min_free):
+    """Per file system: what the backups need against what is available."""
+    needs = {}
+    for item in items:
+        folder = existing_ancestor(item["dest"])
+        stats = os.statvfs(folder)
+        device = os.stat(folder).st_dev
+        need = needs.setdefault(device, dict(mount=mount_point(folder), needed=min_free, sources=[],
+                                             available=stats.f_bavail * stats.f_frsize))
+        for source in item.get("sources") or []:
+            need["needed"] += int(source_size(source) * factor)
+            need["sources"].append(source)
+    return list(needs.values())
+
+
+def preflight(params):
+    """The figures, and a list of reasons the window cannot open (empty when it can)."""
+    load = dict(load_per_core(), max_load=params["max_load"])
+    problems = []
+    if params["max_load"] and load["per_core"] > params["max_load"]:
+        problems.append("five-minute load is %.2f per core, above %.2f (%d cores)" % (
+            load["per_core"], params["max_load"], load["cores"]))
+    space = space_needs(params["space"], params["space_factor"], parse_size(params["min_free"]))
+    for need in space:
+        if need["available"] < need["needed"]:
+            problems.append("%s has %s free, the window's backups need %s" % (
+                need["mount"], human_bytes(need["available"]), human_bytes(need["needed"])))
+    return dict(load=load, space=space), problems
+
+
+class Window(object):
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.manager = service_manager(self.params["service_manager"])
+
+    def running(self, names):
+        states = service_states(self.module, names, self.manager)
+        return [name for name, state in zip(names, states) if state == "active"]
+
+    def control(self, names, action):
+        for name in names:
+            problem = control_service(self.module, name, action, self.manager)
+            if problem:
+                return "cannot %s %s: %s" % (action, name, problem)
+        return None
+
+    def open(self):
+        params = self.params
+        figures, problems = preflight(params)
+        if problems:
+            fail(self.module, "preflight failed, the window was not opened and nothing was changed: %s" % "; ".join(problems),
+                 check="window_preflight", preflight=figures)
+        previous = read_record(params["state_file"])
+        to_stop = self.running(params["services"])
+        already_stopped = [name for name in params["services"] if name not in to_stop]
+        # Services a crashed window stopped are started when this one closes: they were running before it.
+        stopped_before = [name for name in (previous or {}).get("services", []) if name not in to_stop]
+        record = dict(name=params["name"], opened=(previous or {}).get("opened") or now(),
+                      services=stopped_before + to_stop, flag_file=params["flag_file"])
+        result = dict(changed=True, opened=record["opened"], services_stopped=to_stop, preflight=figures)
+        if previous:
+            result["resumed"] = previous
+        if not self.module.check_mode:
+            for path in (params["state_file"], params["flag_file"]):
+                if path and not os.path.isdir(os.path.dirname(path)):
+                    os.makedirs(os.path.dirname(path), 0o755)
+            # Recorded before anything is stopped, so that a run dying half-way still knows what to start again.
+            write_atomically(params["state_file"], json.dumps(record, indent=2) + "\n", 0o600)
+            if params["flag_file"]:
+                write_atomically(params["flag_file"], params["flag_content"], 0o644)
+            problem = self.control(to_stop, "stop")
+            if problem:
+                fail(self.module, "%s; the window is open, close it to start what was stopped" % problem, **result)
+        parts = ["flag %s up" % params["flag_file"]] if params["flag_file"] else []
+        parts.append("stopped %s" % ", ".join(to_stop) if to_stop else "no service to stop")
+        if already_stopped:
+            parts.append("%s already stopped and left so" % ", ".join(already_stopped))
+        if previous:
+            parts.append("resumes the window opened at %s that was never closed" % previous.get("opened"))
+        summary = "%s window opened: %s" % (params["name"], "; ".join(parts))
+        acted = "changed" if to_stop or params["flag_file"] else "ok"
+        result.update(msg=summary, upkeep_results=[result_entry(
+            "maintenance_window", params["name"], "warning" if previous else acted, summary,
+            metrics=dict(load_per_core=figures["load"]["per_core"]), details=dict(services_stopped=to_stop))])
+        return result
+
+    def wait_for_endpoints(self, endpoints):
+        deadline = time.monotonic() + self.params["wait_timeout"]
+        while True:
+            answers = [request_endpoint(endpoint, self.params["timeout"]) for endpoint in endpoints]
+            failing = [answer for answer in answers if answer["status"] == "critical"]
+            if not failing or time.monotonic() >= deadline:
+                return answers, failing
+            time.sleep(1)
+
+    def close(self):
+        params = self.params
+        endpoints = endpoint_specs(params["endpoints"])
+        record = read_record(params["state_file"]) or {}
+        flag_file = record.get("flag_file") or params["flag_file"]
+        flag_up = bool(flag_file) and os.path.exists(flag_file)
+        stopped = list(reversed(record.get("services", [])))
+        to_start = [name for name in stopped if name not in self.running(stopped)]
+        result = dict(changed=bool(record or flag_up or to_start), opened=record.get("opened"), services_started=to_start,
+                      endpoints=[])
+        if self.module.check_mode:
+            result.update(msg="would start %s and wait for %d endpoints" % (", ".join(to_start) or "nothing", len(endpoints)),
+                          upkeep_results=[])
+            return result
+        problem = self.control(to_start, "start")
+        if problem:
+            fail(self.module, "%s; the maintenance flag stays up" % problem, **result)
+        answers, failing = self.wait_for_endpoints(endpoints)
+        result["endpoints"] = answers
+        if failing:
+            fail(self.module, "the endpoints did not answer as expected within %d s after the services started (%s); "
+                              "the maintenance flag stays up" % (params["wait_timeout"], "; ".join(
+                                  "%s %s" % (answer["url"], answer["message"]) for answer in failing)), **result)
+        if flag_up:
+            remove_if_present(flag_file)
+        remove_if_present(params["state_file"])
+        parts = ["started %s" % ", ".join(to_start) if to_start else "no service to start"]
+        if endpoints:
+            parts.append("%d/%d endpoints answer" % (len(answers), len(endpoints)))
+        if flag_up:
+            parts.append("flag %s removed" % flag_file)
+        metrics = {}
+        if record.get("opened"):
+            result["window_seconds"] = int(time.time() - calendar.timegm(time.strptime(record["opened"], STAMP)))
+            metrics["duration_seconds"] = result["window_seconds"]
+            parts.append("open for %d s" % result["window_seconds"])
+        summary = "%s window closed: %s" % (record.get("name", params["name"]), "; ".join(parts))
+        result.update(msg=summary, upkeep_results=[result_entry(
+            "maintenance_window", record.get("name", params["name"]), "changed" if result["changed"] else "ok", summary,
+            metrics=metrics,
+            details=dict(services_started=to_start, endpoints=answers))])
+        return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            state=dict(type="str", required=True, choices=["open", "closed"]),
+            name=dict(type="str", default="maintenance"),
+            state_file=dict(type="path", default="/var/lib/upkeep/maintenance-window.json"),
+            flag_file=dict(type="path"),
+            flag_content=dict(type="str", default="Scheduled maintenance in progress.\n"),
+            services=dict(type="list", elements="str", default=[]),
+            service_manager=dict(type="str", default="auto", choices=SERVICE_MANAGER_CHOICES),
+            max_load=dict(type="float", default=1.5),
+            space=dict(type="list", elements="dict", default=[]),
+            space_factor=dict(type="float", default=2.0),
+            min_free=dict(type="str", default="100M"),
+            endpoints=dict(type="list", elements="raw", default=[]),
+            wait_timeout=dict(type="float", default=120.0),
+            timeout=dict(type="float", default=10.0),
+        ),
+        supports_check_mode=True)
+    try:
+        endpoint_specs(module.params["endpoints"])
+        parse_size(module.params["min_free"])
+        if any(not item.get("dest") for item in module.params["space"]):
+            raise ValueError("every space item needs a dest")
+    except ValueError as error:
+        module.fail_json(msg=str(error))
+
+    window = Window(module)
+    try:
+        result = window.open() if module.params["state"] == "open" else window.close()
+    except (OSError, ValueError) as error:
+        fail(module, str(error))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

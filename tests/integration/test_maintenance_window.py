@@ -1,0 +1,182 @@
+"""maintenance_window on this machine, and the weekly playbook's window with a real SQLite application behind a real
+HTTP health endpoint: a database broken in the middle of the window is put back by the rollback."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+import estate
+import pgserver
+
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def application(tmp_path):
+    """The application of tests/webapp.py on a free loopback port, serving tmp_path/data/app.db."""
+    database = str(tmp_path / "data" / "app.db")
+    os.makedirs(os.path.dirname(database))
+    port = pgserver.free_port()
+    process = subprocess.Popen([sys.executable, os.path.join(TESTS, "webapp.py"), database, str(port)])
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "the application did not start"
+            time.sleep(0.05)
+    yield dict(database=database, url="http://127.0.0.1:%d/health" % port)
+    process.kill()
+    process.wait()
+
+
+def window_args(tmp_path, **args):
+    return dict(dict(name="weekly", state_file=str(tmp_path / "state" / "window.json"),
+                     flag_file=str(tmp_path / "www" / "maintenance.flag"), max_load=0), **args)
+
+
+def test_window_raises_the_flag_and_lowers_it_once_the_endpoint_answers(run_module, tmp_path, application):
+    database = application["database"]
+    estate.make_database(database, rows=100)
+    opened = run_module("maintenance_window", state="open", **window_args(tmp_path, flag_content="back at 04:00\n"))
+    assert opened["rc"] == 0 and opened["changed"], opened
+    assert (tmp_path / "www" / "maintenance.flag").read_text() == "back at 04:00\n"
+    record = json.loads((tmp_path / "state" / "window.json").read_text())
+    assert record["name"] == "weekly" and record["opened"] == opened["opened"]
+    assert opened["upkeep_results"][0]["check"] == "maintenance_window"
+
+    closed = run_module("maintenance_window", state="closed", endpoints=[application["url"]], **window_args(tmp_path))
+    assert closed["rc"] == 0 and closed["changed"], closed
+    assert [answer["status_code"] for answer in closed["endpoints"]] == [200]
+    assert not (tmp_path / "www" / "maintenance.flag").exists() and not (tmp_path / "state" / "window.json").exists()
+    assert closed["window_seconds"] >= 0 and "flag %s removed" % (tmp_path / "www" / "maintenance.flag") in closed["msg"]
+
+    again = run_module("maintenance_window", state="closed", endpoints=[application["url"]], **window_args(tmp_path))
+    assert again["rc"] == 0 and not again["changed"]
+
+
+def test_flag_stays_up_while_the_endpoint_fails(run_module, tmp_path, application):
+    database = application["database"]
+    estate.make_not_database(database)
+    run_module("maintenance_window", state="open", **window_args(tmp_path))
+    started = time.monotonic()
+    closed = run_module("maintenance_window", state="closed", endpoints=[application["url"]], wait_timeout=2,
+                        **window_args(tmp_path))
+    assert closed["rc"] != 0 and time.monotonic() - started >= 2
+    assert "%s answered 500, 200 expected" % application["url"] in closed["msg"] and "flag stays up" in closed["msg"]
+    assert (tmp_path / "www" / "maintenance.flag").exists() and (tmp_path / "state" / "window.json").exists()
+    assert closed["upkeep_results"][0]["status"] == "critical"
+
+
+def test_preflight_without_room_for_the_backups_changes_nothing(run_module, tmp_path):
+    database = estate.make_database(str(tmp_path / "app.db"), rows=2000)
+    result = run_module("maintenance_window", state="open", min_free="1000T", **window_args(
+        tmp_path, space=[dict(dest=str(tmp_path / "backups"), sources=[database])]))
+    assert result["rc"] != 0
+    assert result["msg"].startswith("preflight failed, the window was not opened and nothing was changed: ")
+    assert "the window's backups need 1000.0 TiB" in result["msg"]
+    [need] = result["preflight"]["space"]
+    assert need["sources"] == [database] and need["needed"] > 1000 * 1024 ** 4
+    assert [entry["check"] for entry in result["upkeep_results"]] == ["window_preflight"]
+    assert not (tmp_path / "www").exists() and not (tmp_path / "state").exists()
+
+
+def test_a_window_left_open_by_a_crashed_run_is_resumed(run_module, tmp_path):
+    first = run_module("maintenance_window", state="open", **window_args(tmp_path))
+    second = run_module("maintenance_window", state="open", **window_args(tmp_path))
+    assert second["resumed"]["opened"] == first["opened"] == second["opened"]
+    assert second["upkeep_results"][0]["status"] == "warning"
+    assert "never closed" in second["msg"]
+
+
+def test_check_mode_plans_without_writing(run_module, tmp_path):
+    result = run_module("maintenance_window", state="open", check_mode=True, **window_args(tmp_path))
+    assert result["rc"] == 0 and result["changed"]
+    assert not (tmp_path / "www").exists() and not (tmp_path / "state").exists()
+
+
+def test_endpoint_without_url_fails_before_anything_is_written(run_module, tmp_path):
+    result = run_module("maintenance_window", state="open", endpoints=[dict(status=200)], **window_args(tmp_path))
+    assert result["rc"] != 0 and "every endpoint needs a url" in result["msg"]
+    assert not (tmp_path / "state").exists()
+
+
+INVENTORY = """
+sqlite_apps:
+  hosts:
+    localhost:
+      ansible_connection: local
+      ansible_python_interpreter: "{{ ansible_playbook_python }}"
+"""
+
+
+def run_weekly(tmp_path, collections_path, application, **variables):
+    root = str(tmp_path)
+    (tmp_path / "inventory.yml").write_text(INVENTORY)
+    extra = dict(
+        sqlite_databases=[dict(path=application["database"])], sqlite_backup_dir=root + "/backups",
+        window_flag_file=root + "/www/maintenance.flag", window_state_file=root + "/state/window.json",
+        window_endpoints=[application["url"]], window_wait_timeout=3, window_max_load=0,
+        report_dir=root + "/reports", report_textfile_dir=root + "/metrics",
+        cleanup_paths=[], cleanup_package_cache=False, cleanup_docker=False, updates_refresh_cache=False)
+    extra.update(variables)
+    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
+                           str(tmp_path / "inventory.yml"), "-e", json.dumps(extra), "upkeep.maintenance.weekly"],
+                          capture_output=True, text=True, check=False,
+                          env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_NOCOLOR="1"))
+
+
+def latest_report(tmp_path):
+    names = sorted(name for name in os.listdir(str(tmp_path / "reports")) if name.endswith(".json"))
+    return json.loads((tmp_path / "reports" / names[-1]).read_text())
+
+
+def test_weekly_window_rolls_back_a_database_broken_mid_window(tmp_path, collections_path, application):
+    database = application["database"]
+    estate.make_bloated(database, rows=20000)
+    rows = estate.row_count(database)
+    saboteur = subprocess.Popen([sys.executable, os.path.join(TESTS, "saboteur.py"), database,
+                                 str(tmp_path / "backups" / database.strip("/").replace("/", "_")), "120"])
+    try:
+        process = run_weekly(tmp_path, collections_path, application)
+    finally:
+        saboteur.kill()
+    output = process.stdout + process.stderr
+    assert process.returncode != 0, output
+    assert "rescued=1" in output
+
+    # The database is back as it was when the window opened, the broken file kept beside it.
+    assert estate.row_count(database) == rows
+    kept = [name for name in os.listdir(os.path.dirname(database)) if name.startswith("app.db.replaced-")]
+    assert len(kept) == 1 and open(os.path.join(os.path.dirname(database), kept[0])).read().startswith("not a")
+    # The site left maintenance mode only once the application answered again.
+    assert not (tmp_path / "www" / "maintenance.flag").exists() and not list((tmp_path / "state").glob("*.json"))
+    report = latest_report(tmp_path)
+    # The vacuum that met the broken database failed; the rollback it caused is critical.
+    assert report["status"] == "failed"
+    [failure] = [entry for entry in report["entries"] if entry["status"] == "failed"]
+    assert failure["check"] == "sqlite_vacuum" and failure["target"] == database
+    [rollback] = [entry for entry in report["entries"] if entry["check"] == "window_rollback"]
+    assert rollback["status"] == "critical"
+    assert "rolled back: restored %s; services started and endpoints answer" % database in rollback["summary"]
+    metrics = (tmp_path / "metrics" / "upkeep_weekly.prom").read_text()
+    assert 'upkeep_maintenance_status{run="weekly",check="window_rollback"} 3' in metrics
+
+
+def test_weekly_window_without_trouble_is_idempotent(tmp_path, collections_path, application):
+    database = application["database"]
+    estate.make_bloated(database, rows=20000)
+    first = run_weekly(tmp_path, collections_path, application)
+    assert first.returncode == 0, first.stdout + first.stderr
+    second = run_weekly(tmp_path, collections_path, application)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "changed=0" in second.stdout, second.stdout
+    assert not (tmp_path / "www" / "maintenance.flag").exists()
+    window = [entry for entry in latest_report(tmp_path)["entries"] if entry["check"] == "maintenance_window"]
+    assert [entry["summary"].split(":")[0] for entry in window] == ["weekly window opened", "weekly window closed"]
