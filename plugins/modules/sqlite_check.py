@@ -26,6 +26,65 @@ extends_documentation_fragment:
   - upkeep.maintenance.attributes.INFO_MODULE
   - upkeep.maintenance.attributes.PLATFORM
 options:
+  path:
+    description:
+      - Path of the SQLite database file on the managed host; the file must exist.
+      - Give O(path) for one database, or O(databases) for several in one call.
+    type: path
+    required: false
+  databases:
+    description:
+      - Several databases checked in one call, each with its own settings; the module's own values apply where a
+        database gives none.
+      - A database that cannot be opened or read is reported as V(failed) without stopping the check of the others.
+      - The results are in RV(databases), one per database in the order given.
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: The database file.
+        type: path
+        required: true
+      busy_timeout:
+        description: This database's O(busy_timeout).
+        type: float
+      integrity:
+        description: This database's O(integrity).
+        type: str
+        choices: [full, quick]
+      min_freelist_ratio:
+        description: This database's O(min_freelist_ratio).
+        type: float
+      min_freelist_pages:
+        description: This database's O(min_freelist_pages).
+        type: int
+      row_counts:
+        description: This database's O(row_counts).
+        type: bool
+      queries:
+        description: This database's O(queries), in place of the module's.
+        type: list
+        elements: dict
+        suboptions:
+          name:
+            description: Name of the check, shown in the results.
+            type: str
+            required: true
+          sql:
+            description: A read-only SQL statement returning one scalar.
+            type: str
+            required: true
+          min:
+            description: Smallest value that is fine.
+            type: float
+          max:
+            description: Largest value that is fine.
+            type: float
+          severity:
+            description: Status reported when the value is out of bounds.
+            type: str
+            choices: [warning, critical]
+            default: warning
   row_counts:
     description:
       - Count the rows of every table (C(SELECT count(*)) each, which reads the whole table).
@@ -93,6 +152,16 @@ EXAMPLES = r"""
         min: 1
   register: app_db
 
+- name: Check every database of the application in one call
+  upkeep.maintenance.sqlite_check:
+    databases:
+      - path: /srv/app/data/app.db
+        row_counts: true
+      - path: /srv/app/data/sessions.db
+        integrity: quick
+    fail_on: never
+  register: app_databases
+
 - name: Show what VACUUM would reclaim
   ansible.builtin.debug:
     msg: "{{ app_db.reclaimable_bytes | human_readable }} reclaimable (VACUUM due: {{ app_db.vacuum_due }})"
@@ -101,68 +170,68 @@ EXAMPLES = r"""
 RETURN = r"""
 integrity:
   description: V(ok), or V(corrupt) when the check found problems or the file is not a database.
-  returned: always
+  returned: with O(path)
   type: str
   sample: ok
 integrity_errors:
   description: SQLite's messages for what is wrong, at most 100.
-  returned: always
+  returned: with O(path)
   type: list
   elements: str
   sample: ["*** in database main ***\nPage 5: btreeInitPage() returns error code 11"]
 size:
   description: Size of the database file in bytes.
-  returned: always
+  returned: with O(path)
   type: int
   sample: 104857600
 wal_size:
   description: Size of the C(-wal) file in bytes, 0 when there is none.
-  returned: when the database could be opened
+  returned: with O(path), when the database could be opened
   type: int
   sample: 0
 page_size:
   description: Page size in bytes.
-  returned: when the database could be opened
+  returned: with O(path), when the database could be opened
   type: int
   sample: 4096
 page_count:
   description: Number of pages in the database.
-  returned: when the database could be opened
+  returned: with O(path), when the database could be opened
   type: int
   sample: 25600
 freelist_count:
   description: Number of free pages, which VACUUM gives back to the file system.
-  returned: when the database could be opened
+  returned: with O(path), when the database could be opened
   type: int
   sample: 12800
 freelist_ratio:
   description: Free pages as a share of all pages.
-  returned: when the database could be opened
+  returned: with O(path), when the database could be opened
   type: float
   sample: 0.5
 reclaimable_bytes:
   description: Bytes VACUUM would give back (free pages times page size).
-  returned: when the database could be opened
+  returned: with O(path), when the database could be opened
   type: int
   sample: 52428800
 journal_mode:
   description: The database's journal mode, for example V(delete) or V(wal).
-  returned: when the database could be opened
+  returned: with O(path), when the database could be opened
   type: str
   sample: wal
 vacuum_due:
   description: Whether VACUUM is due by O(min_freelist_ratio) and O(min_freelist_pages).
-  returned: always
+  returned: with O(path)
   type: bool
   sample: true
 tables:
   description: Row count of every table.
-  returned: when O(row_counts=true) and the database is sound
+  returned: with O(path), when O(row_counts=true) and the database is sound
   type: dict
   sample: {"customers": 120, "work_orders": 5400}
 queries:
   description: One entry per query in O(queries).
-  returned: always
+  returned: with O(path)
   type: list
   elements: dict
   contains:
@@ -179,6 +248,14 @@ queries:
       description: What was found, in words.
       type: str
   sample: [{"name": "customers", "value": 120, "status": "ok", "message": "customers = 120 (min 1)"}]
+databases:
+  description:
+    - With O(databases), what is returned above for one database, for each database in the order given, with its
+      C(path); a database that could not be checked has C(integrity=error) and the reason in C(error).
+  returned: with O(databases)
+  type: list
+  elements: dict
+  sample: [{"path": "/srv/app/data/app.db", "integrity": "ok", "vacuum_due": false, "size": 104857600}]
 status:
   description: The worst status of the entries in RV(upkeep_results).
   returned: always
@@ -224,6 +301,18 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._sqlite import 
 )
 
 
+QUERY_OPTIONS = dict(
+    name=dict(type="str", required=True),
+    sql=dict(type="str", required=True),
+    min=dict(type="float"),
+    max=dict(type="float"),
+    severity=dict(type="str", default="warning", choices=["warning", "critical"]),
+)
+
+# What each database of O(databases) may set for itself.
+SETTINGS = ("busy_timeout", "integrity", "min_freelist_ratio", "min_freelist_pages", "row_counts", "queries")
+
+
 def evaluate_query(conn, query):
     bounds = ", ".join("%s %g" % (word, query[word]) for word in ("min", "max") if query[word] is not None)
     try:
@@ -241,16 +330,54 @@ def evaluate_query(conn, query):
     return dict(name=query["name"], value=value, status="ok" if within else query["severity"], message=message)
 
 
-def inspect(module, conn, path):
-    params = module.params
+def inspect(settings, conn, path):
     report = database_stats(conn, path)
-    report["integrity_errors"] = integrity_errors(conn, params["integrity"])
+    report["integrity_errors"] = integrity_errors(conn, settings["integrity"])
     report["integrity"] = "corrupt" if report["integrity_errors"] else "ok"
-    report["vacuum_due"] = vacuum_due(report, params["min_freelist_ratio"], params["min_freelist_pages"])
-    if params["row_counts"] and not report["integrity_errors"]:
+    report["vacuum_due"] = vacuum_due(report, settings["min_freelist_ratio"], settings["min_freelist_pages"])
+    if settings["row_counts"] and not report["integrity_errors"]:
         report["tables"] = row_counts(conn)
-    report["queries"] = [evaluate_query(conn, query) for query in params["queries"]]
+    report["queries"] = [evaluate_query(conn, query) for query in settings["queries"]]
     return report
+
+
+def check(settings):
+    """One database's report and entries; SQLiteMaintenanceError when it cannot be checked at all."""
+    path = settings["path"]
+    try:
+        conn = connect(path, settings["busy_timeout"], readonly=True)
+        try:
+            report = inspect(settings, conn, path)
+        finally:
+            conn.close()
+    except SQLiteMaintenanceError as error:
+        if error.kind != "corrupt":
+            raise
+        report = dict(integrity="corrupt", integrity_errors=[str(error)], size=os.path.getsize(path),
+                      vacuum_due=False, queries=[])
+    except sqlite3.Error as error:
+        raise explain(error, path, settings["busy_timeout"])
+    entries = [integrity_entry(path, report)]
+    entries.extend(result_entry("sqlite_query", "%s:%s" % (path, query["name"]), query["status"], query["message"],
+                                metrics=dict(value=query["value"]) if isinstance(query["value"], (int, float)) else {})
+                   for query in report["queries"])
+    return report, entries
+
+
+def check_all(module):
+    """Every database of O(databases): one failing to open does not stop the others."""
+    reports, entries = [], []
+    for database in module.params["databases"]:
+        settings = dict((key, module.params[key] if database.get(key) is None else database[key]) for key in SETTINGS)
+        settings["path"] = database["path"]
+        try:
+            report, found = check(settings)
+        except SQLiteMaintenanceError as error:
+            report = dict(integrity="error", error=str(error), vacuum_due=False)
+            found = [result_entry("sqlite_integrity", settings["path"], "failed", str(error))]
+        reports.append(dict(report, path=settings["path"]))
+        entries.extend(found)
+    return dict(databases=reports), entries
 
 
 def integrity_entry(path, report):
@@ -276,43 +403,40 @@ def main():
     argument_spec = sqlite_common_argument_spec()
     argument_spec.update(VACUUM_THRESHOLD_ARGUMENT_SPEC)
     argument_spec.update(INTEGRITY_ARGUMENT_SPEC)
+    argument_spec["path"] = dict(type="path")
     argument_spec.update(
         row_counts=dict(type="bool", default=False),
-        queries=dict(type="list", elements="dict", default=[], options=dict(
-            name=dict(type="str", required=True),
-            sql=dict(type="str", required=True),
-            min=dict(type="float"),
-            max=dict(type="float"),
-            severity=dict(type="str", default="warning", choices=["warning", "critical"]),
+        queries=dict(type="list", elements="dict", default=[], options=QUERY_OPTIONS),
+        databases=dict(type="list", elements="dict", options=dict(
+            path=dict(type="path", required=True),
+            busy_timeout=dict(type="float"),
+            integrity=dict(type="str", choices=["full", "quick"]),
+            min_freelist_ratio=dict(type="float"),
+            min_freelist_pages=dict(type="int"),
+            row_counts=dict(type="bool"),
+            queries=dict(type="list", elements="dict", options=QUERY_OPTIONS),
         )),
         fail_on=dict(type="str", default="critical", choices=["critical", "warning", "never"]),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    path = module.params["path"]
+    module = AnsibleModule(argument_spec=argument_spec, mutually_exclusive=[("path", "databases")],
+                           required_one_of=[("path", "databases")], supports_check_mode=True)
 
-    try:
-        conn = connect(path, module.params["busy_timeout"], readonly=True)
+    if module.params["databases"] is not None:
+        report, entries = check_all(module)
+    else:
         try:
-            report = inspect(module, conn, path)
-        finally:
-            conn.close()
-    except SQLiteMaintenanceError as error:
-        if error.kind != "corrupt":
+            report, entries = check(dict(module.params))
+        except SQLiteMaintenanceError as error:
             module.fail_json(msg=str(error))
-        report = dict(integrity="corrupt", integrity_errors=[str(error)], size=os.path.getsize(path),
-                      vacuum_due=False, queries=[])
-    except sqlite3.Error as error:
-        module.fail_json(msg=str(explain(error, path, module.params["busy_timeout"])))
-
-    entries = [integrity_entry(path, report)]
-    entries.extend(result_entry("sqlite_query", "%s:%s" % (path, query["name"]), query["status"], query["message"],
-                                metrics=dict(value=query["value"]) if isinstance(query["value"], (int, float)) else {})
-                   for query in report["queries"])
     report.update(changed=False, status=worst_status(entry["status"] for entry in entries), upkeep_results=entries)
     failing = failing_entries(entries, module.params["fail_on"])
     if failing:
         module.fail_json(msg="; ".join("%s: %s" % (entry["target"], entry["summary"]) for entry in failing), **report)
-    module.exit_json(msg=entries[0]["summary"], **report)
+    if module.params["databases"] is None:
+        summary = entries[0]["summary"]
+    else:
+        summary = "%d databases checked, worst status %s" % (len(report["databases"]), report["status"])
+    module.exit_json(msg=summary, **report)
 
 
 if __name__ == "__main__":

@@ -84,3 +84,38 @@ def test_missing_file_and_folder_fail_clearly(run_module, tmp_path, kind, expect
     assert result["failed"] is True
     assert expected in result["msg"]
     assert kind != "missing" or not path.exists()
+
+
+def test_several_databases_in_one_call_each_with_its_own_settings(run_module, make_estate, tmp_path):
+    bloated = make_estate.make_bloated(str(tmp_path / "app.db"), rows=8000, keep_fraction=0.5)
+    healthy = make_estate.make_database(str(tmp_path / "events.db"), rows=500)
+    corrupt = make_estate.corrupt(make_estate.make_database(str(tmp_path / "inventory.db"), rows=3000), page=3)
+    missing = str(tmp_path / "gone.db")
+
+    result = run_module("sqlite_check", fail_on="never", min_freelist_ratio=0.99, databases=[
+        dict(path=bloated, min_freelist_ratio=0.1, row_counts=True),
+        dict(path=healthy, queries=[dict(name="events", sql="SELECT count(*) FROM items", min=1000)]),
+        dict(path=corrupt),
+        dict(path=missing),
+    ])
+
+    assert result["rc"] == 0
+    app, events, inventory, gone = result["databases"]
+    assert app["path"] == bloated and app["vacuum_due"] is True and app["tables"] == {"items": 4000}
+    # The module's own threshold applies to the database that sets none.
+    assert events["vacuum_due"] is False and events["queries"][0]["status"] == "warning"
+    assert inventory["integrity"] == "corrupt"
+    assert gone == dict(path=missing, integrity="error", error="%s: no such file" % missing, vacuum_due=False)
+    assert [(entry["target"], entry["status"]) for entry in result["upkeep_results"]] == [
+        (bloated, "ok"), (healthy, "ok"), (healthy + ":events", "warning"), (corrupt, "critical"), (missing, "failed")]
+    assert result["status"] == "failed" and result["msg"] == "4 databases checked, worst status failed"
+
+    failing = run_module("sqlite_check", databases=[dict(path=healthy), dict(path=corrupt)])
+    assert failing["rc"] != 0 and failing["msg"].startswith("%s: database is corrupt" % corrupt)
+
+
+def test_a_database_or_a_list_but_not_both(run_module, tmp_path):
+    both = run_module("sqlite_check", path=str(tmp_path / "a.db"), databases=[dict(path=str(tmp_path / "b.db"))])
+    assert both["rc"] != 0 and "mutually exclusive" in both["msg"]
+    typo = run_module("sqlite_check", databases=[dict(path=str(tmp_path / "b.db"), min_freelist_ration=0.2)])
+    assert typo["rc"] != 0 and "min_freelist_ration" in typo["msg"]
