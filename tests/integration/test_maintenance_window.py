@@ -116,7 +116,7 @@ sqlite_apps:
 """
 
 
-def run_weekly(tmp_path, collections_path, application, **variables):
+def run_weekly(tmp_path, collections_path, application, *options, **variables):
     root = str(tmp_path)
     (tmp_path / "inventory.yml").write_text(INVENTORY)
     extra = dict(
@@ -127,7 +127,7 @@ def run_weekly(tmp_path, collections_path, application, **variables):
         cleanup_paths=[], cleanup_package_cache=False, cleanup_docker=False, updates_refresh_cache=False)
     extra.update(variables)
     return subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
-                           str(tmp_path / "inventory.yml"), "-e", json.dumps(extra), "upkeep.maintenance.weekly"],
+                           str(tmp_path / "inventory.yml"), "-e", json.dumps(extra), "upkeep.maintenance.weekly"] + list(options),
                           capture_output=True, text=True, check=False,
                           env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_NOCOLOR="1"))
 
@@ -180,3 +180,11 @@ def test_weekly_window_without_trouble_is_idempotent(tmp_path, collections_path,
     assert not (tmp_path / "www" / "maintenance.flag").exists()
     window = [entry for entry in latest_report(tmp_path)["entries"] if entry["check"] == "maintenance_window"]
     assert [entry["summary"].split(":")[0] for entry in window] == ["weekly window opened", "weekly window closed"]
+
+    reports = sorted(os.listdir(str(tmp_path / "reports")))
+    checked = run_weekly(tmp_path, collections_path, application, "--check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "report: %s/reports/weekly-" % tmp_path in checked.stdout
+    # Check mode leaves the host and the controller as they were: no flag, no record, no new report.
+    assert not (tmp_path / "www" / "maintenance.flag").exists() and not list((tmp_path / "state").glob("*.json"))
+    assert sorted(os.listdir(str(tmp_path / "reports"))) == reports
