@@ -10,8 +10,10 @@ short_description: Open a host's maintenance window after a preflight, and close
 version_added: 0.1.0
 description:
   - With O(state=open), first checks that the host can take the window (preflight) and fails without changing
-    anything when it cannot. The five-minute load per core must not be above O(max_load), and the file system of
-    each O(space) destination must have room for O(space_factor) times the size of its sources plus O(min_free).
+    anything when it cannot. The five-minute load per core must not be above O(max_load), the file system of
+    each O(space) destination must have room for O(space_factor) times the size of its sources plus O(min_free), and
+    every one of the O(services) must exist (as far as the service manager tells; SysV init scripts do, systemd
+    reports unknown units as inactive).
   - Then records the window in O(state_file), raises the O(flag_file) (a web server answers with its maintenance page
     while the file exists) and stops the O(services) that are running, in the order given. Services that were already
     stopped are left stopped and are not started when the window closes.
@@ -294,9 +296,12 @@ class Window(object):
         self.params = module.params
         self.manager = service_manager(self.params["service_manager"])
 
+    def states(self, names):
+        return dict(zip(names, service_states(self.module, names, self.manager)))
+
     def running(self, names):
-        states = service_states(self.module, names, self.manager)
-        return [name for name, state in zip(names, states) if state == "active"]
+        states = self.states(names)
+        return [name for name in names if states[name] == "active"]
 
     def control(self, names, action):
         for name in names:
@@ -308,11 +313,14 @@ class Window(object):
     def open(self):
         params = self.params
         figures, problems = preflight(params)
+        states = self.states(params["services"])
+        # A misspelt service would leave the application running through the window.
+        problems.extend("service %s does not exist" % name for name in params["services"] if states[name] == "not-found")
         if problems:
             fail(self.module, "preflight failed, the window was not opened and nothing was changed: %s" % "; ".join(problems),
                  check="window_preflight", preflight=figures)
         previous = read_record(params["state_file"])
-        to_stop = self.running(params["services"])
+        to_stop = [name for name in params["services"] if states[name] == "active"]
         already_stopped = [name for name in params["services"] if name not in to_stop]
         # Services a crashed window stopped are started when this one closes: they were running before it.
         stopped_before = [name for name in (previous or {}).get("services", []) if name not in to_stop]

@@ -87,6 +87,13 @@ def test_preflight_without_room_for_the_backups_changes_nothing(run_module, tmp_
     assert not (tmp_path / "www").exists() and not (tmp_path / "state").exists()
 
 
+def test_a_service_that_does_not_exist_stops_the_window_before_it_opens(run_module, tmp_path):
+    result = run_module("maintenance_window", state="open", services=["no-such-service"], service_manager="sysvinit",
+                        **window_args(tmp_path))
+    assert result["rc"] != 0 and "service no-such-service does not exist" in result["msg"]
+    assert not (tmp_path / "www").exists() and not (tmp_path / "state").exists()
+
+
 def test_a_window_left_open_by_a_crashed_run_is_resumed(run_module, tmp_path):
     first = run_module("maintenance_window", state="open", **window_args(tmp_path))
     second = run_module("maintenance_window", state="open", **window_args(tmp_path))
