@@ -62,6 +62,22 @@ def write_atomically(path, data, mode):
     fsync_path(folder)
 
 
+def space_by_file_system(needs):
+    """What folders need against what their file systems have: ``needs`` holds (folder, bytes, label) triples, and
+    folders on one file system add up. One dict per file system, in the order first named, with the first
+    ``folder``, ``needed``, ``available`` (to users other than root) and the ``labels`` that are not None."""
+    file_systems = {}
+    for folder, need, label in needs:
+        device = os.stat(folder).st_dev
+        if device not in file_systems:
+            stats = os.statvfs(folder)
+            file_systems[device] = dict(folder=folder, needed=0, available=stats.f_bavail * stats.f_frsize, labels=[])
+        file_systems[device]["needed"] += need
+        if label is not None:
+            file_systems[device]["labels"].append(label)
+    return list(file_systems.values())
+
+
 def write_checksum(path, digest, mode):
     """A sidecar that ``sha256sum -c`` reads from the backup's folder."""
     write_atomically(checksum_sidecar(path), "%s  %s\n" % (digest, os.path.basename(path)), mode)

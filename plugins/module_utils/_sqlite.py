@@ -21,7 +21,7 @@ import tempfile
 
 from urllib.parse import quote
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK, fsync_path, remove_if_present
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK, fsync_path, remove_if_present, space_by_file_system
 
 SQLITE_COMMON_ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
@@ -209,19 +209,10 @@ def vacuum_space_shortfalls(path, stats):
     """
     used = (stats["page_count"] - stats["freelist_count"]) * stats["page_size"]
     journal = used if stats["journal_mode"] == "wal" else stats["size"]
-    needs = {}
-    for folder, need in ((os.path.dirname(os.path.abspath(path)), journal), (sqlite_temp_dir(), used)):
-        device = os.stat(folder).st_dev
-        previous = needs.get(device, (folder, 0))
-        needs[device] = (previous[0], previous[1] + need)
-    shortfalls = []
-    for folder, need in needs.values():
-        fs = os.statvfs(folder)
-        free = fs.f_bavail * fs.f_frsize
-        need = int(need * SPACE_MARGIN)
-        if need > free:
-            shortfalls.append((folder, need, free))
-    return shortfalls
+    file_systems = space_by_file_system(
+        [(os.path.dirname(os.path.abspath(path)), journal, None), (sqlite_temp_dir(), used, None)])
+    return [(fs["folder"], int(fs["needed"] * SPACE_MARGIN), fs["available"]) for fs in file_systems
+            if int(fs["needed"] * SPACE_MARGIN) > fs["available"]]
 
 
 def utc_now():

@@ -191,7 +191,11 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._files import remove_if_present, write_atomically
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import (
+    remove_if_present,
+    space_by_file_system,
+    write_atomically,
+)
 from ansible_collections.upkeep.maintenance.plugins.module_utils._health import (
     SERVICE_MANAGER_CHOICES,
     control_service,
@@ -262,17 +266,13 @@ def mount_point(path):
 
 def space_needs(items, factor, min_free):
     """Per file system: what the backups need against what is available."""
-    needs = {}
+    needs = []
     for item in items:
         folder = existing_ancestor(item["dest"])
-        stats = os.statvfs(folder)
-        device = os.stat(folder).st_dev
-        need = needs.setdefault(device, dict(mount=mount_point(folder), needed=min_free, sources=[],
-                                             available=stats.f_bavail * stats.f_frsize))
-        for source in item.get("sources") or []:
-            need["needed"] += int(source_size(source) * factor)
-            need["sources"].append(source)
-    return list(needs.values())
+        needs.append((folder, 0, None))
+        needs.extend((folder, int(source_size(source) * factor), source) for source in item.get("sources") or [])
+    return [dict(mount=mount_point(fs["folder"]), needed=fs["needed"] + min_free, available=fs["available"],
+                 sources=fs["labels"]) for fs in space_by_file_system(needs)]
 
 
 def preflight(params):

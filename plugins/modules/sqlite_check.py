@@ -407,17 +407,13 @@ def main():
     argument_spec.update(
         row_counts=dict(type="bool", default=False),
         queries=dict(type="list", elements="dict", default=[], options=QUERY_OPTIONS),
-        databases=dict(type="list", elements="dict", options=dict(
-            path=dict(type="path", required=True),
-            busy_timeout=dict(type="float"),
-            integrity=dict(type="str", choices=["full", "quick"]),
-            min_freelist_ratio=dict(type="float"),
-            min_freelist_pages=dict(type="int"),
-            row_counts=dict(type="bool"),
-            queries=dict(type="list", elements="dict", options=QUERY_OPTIONS),
-        )),
         fail_on=dict(type="str", default="critical", choices=["critical", "warning", "never"]),
     )
+    # A database's own settings are the module's options without their defaults, which then apply.
+    database_options = dict((key, dict((name, value) for name, value in argument_spec[key].items() if name != "default"))
+                            for key in SETTINGS)
+    database_options["path"] = dict(type="path", required=True)
+    argument_spec["databases"] = dict(type="list", elements="dict", options=database_options)
     module = AnsibleModule(argument_spec=argument_spec, mutually_exclusive=[("path", "databases")],
                            required_one_of=[("path", "databases")], supports_check_mode=True)
 
