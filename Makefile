@@ -1,17 +1,29 @@
 # Entry points: `make demo` and `make test` (README). Both work from a fresh clone on Debian 12 as root.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 COLLECTIONS := .build/collections
 LINK := $(COLLECTIONS)/ansible_collections/upkeep/maintenance
 SANITY_TREE := .build/sanity/ansible_collections/upkeep/maintenance
+VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
+TARBALL := .build/dist/upkeep-maintenance-$(VERSION).tar.gz
 IMAGES := bookworm trixie
+# Interpreters of the install test: the oldest ansible-core on Debian 12's Python, the newest on Python 3.13, and the
+# oldest managed-host Python the modules support. Found on PATH or in pyenv.
+find_python = $(firstword $(foreach candidate,$(shell command -v python$(1) 2>/dev/null) $(wildcard $(HOME)/.pyenv/versions/$(1).*/bin/python$(1)),$(if $(shell $(candidate) -c 'print(1)' 2>/dev/null),$(candidate))))
+PYTHON313 ?= $(call find_python,3.13)
+PYTHON39 ?= $(call find_python,3.9)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test venv collection images postgresql lint sanity pytest molecule bench clean
+.PHONY: help demo test venv collection tarball images lint sanity postgresql pytest molecule install-test importer \
+        bench readmes clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(BIN)/ansible-playbook: requirements/test.txt
 	@command -v $(PYTHON) >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-venv; }
@@ -22,36 +34,43 @@ $(BIN)/ansible-playbook: requirements/test.txt
 	$(BIN)/pip install -q -r requirements/test.txt
 	touch $@
 
-venv: $(BIN)/ansible-playbook
+venv: $(BIN)/ansible-playbook ## Create the test virtualenv (.venv) from requirements/test.txt
 
 # The collection is used from the working tree through a link in a collections path.
 collection:
 	@mkdir -p $(dir $(LINK))
 	@ln -sfn $(CURDIR) $(LINK)
 
-demo: venv collection
+demo: venv collection ## Lay out a demo estate in .demo/ and run the weekly maintenance on it, then print its report
 	rm -rf .demo
 	$(BIN)/python tests/estate.py demo .demo
 	$(BIN)/python tests/certs.py .demo/certs
 	$(BIN)/ansible-playbook upkeep.maintenance.weekly -i inventories/demo
-	@cat "$$(ls -t .demo/reports/weekly-*.md | head -n 1)"
+	@echo; cat "$$(ls -t .demo/reports/weekly-*.md | head -n 1)"
 
-images:
+images: ## Build the Debian test images (cached by the hash of what builds them)
 	bash tests/images/ensure-docker.sh
 	bash tests/images/build.sh $(IMAGES)
 
-lint: venv collection
+lint: venv collection ## ansible-lint (production profile), the changelog, the role READMEs
 	$(BIN)/ansible-lint
 	$(BIN)/antsibull-changelog lint
+	$(BIN)/python tests/role_readmes.py --check
+
+readmes: venv ## Rewrite the generated part of the role READMEs from their argument specs
+	$(BIN)/python tests/role_readmes.py
 
 # ansible-test wants the collection at a real ansible_collections/NAMESPACE/NAME path: a copy of the tracked files.
-sanity: venv
+# It finds its cache through HOME, which points inside the build folder so that the offline stand-in for its pip
+# bootstrap never replaces the real one of the user running it.
+sanity: venv ## ansible-test sanity, every test, offline
 	rm -rf $(SANITY_TREE) && mkdir -p $(SANITY_TREE)
 	git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -C $(SANITY_TREE) -xf -
 	@command -v shellcheck >/dev/null || { apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null; }
-	bash tests/sanity/offline-get-pip.sh
+	HOME=$(CURDIR)/.build/sanity-home bash tests/sanity/offline-get-pip.sh
 	cd $(SANITY_TREE) && git init -q && git add -A && \
-	  $(CURDIR)/$(BIN)/ansible-test sanity --python $$($(CURDIR)/$(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') --requirements --color no
+	  HOME=$(CURDIR)/.build/sanity-home $(CURDIR)/$(BIN)/ansible-test sanity \
+	    --python $$($(CURDIR)/$(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') --requirements --color no
 
 # The PostgreSQL tests start their own servers (tests/pgserver.py) from the distribution's binaries; the package
 # is installed without a cluster of its own.
@@ -60,19 +79,53 @@ postgresql:
 	  mkdir -p /etc/postgresql-common && echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.conf; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
-pytest: venv collection postgresql
+pytest: venv collection postgresql ## Unit and integration tests (real SQLite, PostgreSQL, TLS and HTTP servers)
 	$(BIN)/pytest tests/unit tests/integration
 
 # Each image is named by a hash of what builds it; UPKEEP_IMAGE_<SUITE> picks another image (from a registry, say).
-molecule: venv collection images
+molecule: venv collection images ## Molecule scenarios in Debian 12 and 13 containers
 	export UPKEEP_IMAGE_BOOKWORM=$${UPKEEP_IMAGE_BOOKWORM:-$$(bash tests/images/build.sh bookworm)}; \
 	export UPKEEP_IMAGE_TRIXIE=$${UPKEEP_IMAGE_TRIXIE:-$$(bash tests/images/build.sh trixie)}; \
 	for scenario in $$(cd molecule && ls */molecule.yml | cut -d/ -f1); do $(BIN)/molecule test -s $$scenario; done
 
-# pytest last, so that its closing line ("N passed") ends the output.
-test: venv collection lint sanity molecule pytest
+tarball: venv ## Build the collection tarball as users get it (.build/dist)
+	mkdir -p $(dir $(TARBALL))
+	$(BIN)/ansible-galaxy collection build --force --output-path $(dir $(TARBALL)) .
 
-bench: venv collection postgresql images
+# A virtualenv per requirements file, rebuilt when the file changes; ansible-core 2.21 needs Python 3.12 or newer.
+.build/core-%/.done: requirements/core-%.txt
+	rm -rf $(dir $@)
+	$(if $(filter 2.21,$*),$(or $(PYTHON313),$(error no Python 3.13 for ansible-core 2.21: set PYTHON313)),$(PYTHON)) -m venv $(dir $@)
+	$(dir $@)bin/pip install -q -r $<
+	touch $@
+
+.build/modules-py39/.done: requirements/modules-py39.txt
+	rm -rf $(dir $@)
+	$(or $(PYTHON39),$(error no Python 3.9 for the managed-host test: set PYTHON39)) -m venv $(dir $@)
+	$(dir $@)bin/pip install -q -r $<
+	touch $@
+
+.build/importer/.done: requirements/importer.txt
+	rm -rf $(dir $@)
+	$(PYTHON) -m venv $(dir $@)
+	$(dir $@)bin/pip install -q -r $<
+	touch $@
+
+importer: tarball .build/importer/.done ## galaxy-importer on the tarball, offline, ansible-lint on
+	bash tests/install/galaxy-importer.sh .build/importer $(TARBALL)
+
+# The collection as users install it: the tarball into an empty collections path, with nothing but ansible-core,
+# on the oldest and the newest ansible-core; then the modules on the oldest managed-host Python.
+install-test: venv collection postgresql tarball importer .build/core-2.16/.done .build/core-2.21/.done .build/modules-py39/.done ## Install the tarball with plain ansible-core 2.16 and 2.21 and run it; modules on Python 3.9
+	for core in .build/core-2.16 .build/core-2.21; do \
+	  UPKEEP_CORE_VENV=$(CURDIR)/$$core UPKEEP_TARBALL=$(CURDIR)/$(TARBALL) $(BIN)/pytest -p no:cacheprovider tests/install; \
+	done
+	UPKEEP_MODULE_PYTHON=$(CURDIR)/.build/modules-py39/bin/python $(BIN)/pytest -p no:cacheprovider tests/integration
+
+# pytest last, so that its closing line ("N passed") ends the output.
+test: venv collection lint sanity install-test molecule pytest ## Everything CI runs: lint, sanity, install test, Molecule, pytest
+
+bench: venv collection postgresql images ## The benchmarks of bench/, each against its baseline
 	$(BIN)/python bench/sqlite_vacuum.py
 	$(BIN)/python bench/pg_vacuum.py
 	$(BIN)/python bench/cert_expiry.py
@@ -80,5 +133,6 @@ bench: venv collection postgresql images
 	$(BIN)/python bench/backup_verify.py
 	$(BIN)/python bench/fleet.py
 
-clean:
-	rm -rf .build .demo tests/output
+clean: ## Remove what the build, the demo and the tests leave (.venv, .build, .demo, caches, tarballs)
+	rm -rf $(VENV) .build .demo tests/output .pytest_cache .ansible upkeep-maintenance-*.tar.gz
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -29,6 +29,27 @@ def _collections_path():
 COLLECTIONS_PATH = _collections_path()
 sys.path.insert(0, COLLECTIONS_PATH)
 
+# Another interpreter for the modules, as on a managed host with an older Python (the Makefile's install test runs
+# the module tests with the oldest one supported). It gets this ansible-core's module_utils, as Ansiballz ships them.
+MODULE_PYTHON = os.environ.get("UPKEEP_MODULE_PYTHON")
+
+
+def _ansible_only_path():
+    import ansible
+    folder = tempfile.mkdtemp(prefix="upkeep-module-utils-")
+    os.chmod(folder, 0o755)
+    os.symlink(os.path.dirname(ansible.__file__), os.path.join(folder, "ansible"))
+    return folder
+
+
+def pytest_collection_modifyitems(config, items):
+    """With UPKEEP_MODULE_PYTHON, only the tests that run modules directly: the others run the controller."""
+    if not MODULE_PYTHON:
+        return
+    selected = [item for item in items if "run_module" in getattr(item, "fixturenames", ())]
+    config.hook.pytest_deselected(items=[item for item in items if item not in selected])
+    items[:] = selected
+
 
 @pytest.fixture(scope="session")
 def collections_path():
@@ -36,6 +57,8 @@ def collections_path():
 
 
 class ModuleRunner(object):
+    module_utils = _ansible_only_path() if MODULE_PYTHON else None
+
     def __init__(self, collections_path):
         self.collections_path = collections_path
 
@@ -45,7 +68,9 @@ class ModuleRunner(object):
             args["_ansible_check_mode"] = True
         environment = dict(os.environ, PYTHONPATH=self.collections_path)
         environment.update(env or {})
-        interpreter = [sys.executable]
+        if MODULE_PYTHON:
+            environment["PYTHONPATH"] += ":" + self.module_utils
+        interpreter = [MODULE_PYTHON or sys.executable]
         if user:
             interpreter = ["runuser", "-u", user, "--"] + self.interpreter_for(user, environment)
         process = subprocess.run(
@@ -59,11 +84,12 @@ class ModuleRunner(object):
 
     @staticmethod
     def interpreter_for(user, environment):
-        """This Python, or the system's with this Python's packages when the user cannot run this one (a Python
-        under root's home)."""
-        if subprocess.run(["runuser", "-u", user, "--", sys.executable, "-c", ""], capture_output=True,
+        """The modules' Python, or the system's with this Python's packages when the user cannot run that one (a
+        Python under root's home)."""
+        python = MODULE_PYTHON or sys.executable
+        if subprocess.run(["runuser", "-u", user, "--", python, "-c", ""], capture_output=True,
                           check=False).returncode == 0:
-            return [sys.executable]
+            return [python]
         environment["PYTHONPATH"] += ":" + sysconfig.get_paths()["purelib"]
         return ["/usr/bin/python3"]
 

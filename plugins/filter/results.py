@@ -10,7 +10,7 @@ import time
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import STATUSES, human_bytes, result_entry, worst_status
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import STATUSES, human_bytes, plural, result_entry, worst_status
 
 
 def _items(registered):
@@ -52,6 +52,16 @@ def upkeep_report(hostvars, hosts, run, finished):
     for host in hosts:
         for entry in hostvars.get(host, {}).get("upkeep_results", []) or []:
             entries.append(dict(entry, host=host))
+    return _report(run, list(hosts), entries, finished)
+
+
+def upkeep_report_extend(report, entries, host):
+    """The report with more entries, made on ``host`` after it was built (the controller's notifications)."""
+    return _report(report["run"], report["hosts"], report["entries"] + [dict(entry, host=host) for entry in entries],
+                   report["finished"])
+
+
+def _report(run, hosts, entries, finished):
     counts = dict((status, 0) for status in STATUSES)
     for entry in entries:
         counts[entry["status"]] = counts.get(entry["status"], 0) + 1
@@ -62,7 +72,7 @@ def upkeep_report(hostvars, hosts, run, finished):
         started=started,
         finished=finished,
         duration_seconds=_seconds(finished) - _seconds(started),
-        hosts=list(hosts),
+        hosts=hosts,
         # Hosts a rollout stopped before, or that were unreachable: nothing of theirs is in the report.
         hosts_not_reached=[host for host in hosts if host not in reached],
         status=worst_status(entry["status"] for entry in entries),
@@ -74,8 +84,8 @@ def upkeep_report(hostvars, hosts, run, finished):
 
 def upkeep_summary(report):
     counts = ", ".join("%d %s" % (count, status) for status, count in report["counts"].items() if count)
-    lines = ["%s: %d checks on %d hosts (%s); %s reclaimed" % (
-        report["run"], len(report["entries"]), len(report["hosts"]), counts or "nothing reported",
+    lines = ["%s: %s on %s (%s); %s reclaimed" % (
+        report["run"], plural(len(report["entries"]), "check"), plural(len(report["hosts"]), "host"), counts or "nothing reported",
         human_bytes(report["bytes_reclaimed"]))]
     lines.extend("%s %-8s %s %s: %s" % (entry["host"], entry["status"].upper(), entry["check"], entry["target"], entry["summary"])
                  for entry in report["entries"] if entry["status"] != "ok")
@@ -190,7 +200,7 @@ def upkeep_notification(report, severities, hosts=None):
               if entry["status"] in severities and (hosts is None or entry["host"] in hosts)]
     if not chosen:
         return None
-    text = "%s maintenance: %s on %d hosts\n%s" % (report["run"], report["status"].upper(), len(report["hosts"]), "\n".join(
+    text = "%s maintenance: %s on %s\n%s" % (report["run"], report["status"].upper(), plural(len(report["hosts"]), "host"), "\n".join(
         "%s %s %s: %s" % (entry["status"].upper(), entry["host"], entry["target"], entry["summary"]) for entry in chosen[:20]))
     if len(chosen) > 20:
         text += "\n... and %d more" % (len(chosen) - 20)
@@ -215,6 +225,7 @@ class FilterModule(object):
             "upkeep_entries": upkeep_entries,
             "upkeep_entry": upkeep_entry,
             "upkeep_report": upkeep_report,
+            "upkeep_report_extend": upkeep_report_extend,
             "upkeep_summary": upkeep_summary,
             "upkeep_markdown": upkeep_markdown,
             "upkeep_prometheus": upkeep_prometheus,

@@ -57,3 +57,8 @@ def human_bytes(count):
             return ("%d %s" % (value, unit)) if unit == "B" else ("%.1f %s" % (value, unit))
         value /= 1024
     return "%.1f TiB" % value
+
+
+def plural(count, noun, nouns=None):
+    """``1 host``, ``2 hosts``: a count with its noun as people write it."""
+    return "%d %s" % (count, noun if count == 1 else (nouns or noun + "s"))

@@ -32,7 +32,12 @@ def parse_size(value):
 
 
 def human_duration(seconds):
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return "%.1f%s" % (seconds / size, unit)
-    return "%ds" % seconds
+    """``45 s``, ``90 min``, ``26 h``, ``30 d``: the unit an operator would use, one decimal only where it matters."""
+    for unit, size, below in (("s", 1, 120), ("min", 60, 7200), ("h", 3600, 259200)):
+        if abs(seconds) < below:
+            break
+    else:
+        unit, size = "d", 86400
+    value = seconds / size
+    value = round(value) if abs(value) >= 100 or unit == "s" else round(value, 1)
+    return "%s %s" % (("%d" % value) if value == int(value) else ("%.1f" % value), unit)

@@ -230,6 +230,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._results import
     FAIL_ON_STATUSES,
     failing_entries,
     human_bytes,
+    plural,
     result_entry,
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._sqlite import (
@@ -259,6 +260,10 @@ class Verification(object):
         path = self.params["path"]
         try:
             members = backup_set(path, self.params["pattern"])
+        except FileNotFoundError:
+            # The check ran and found nothing: a set whose folder was never made has no backup, which is critical.
+            self.record("count", "critical", "no backup: %s does not exist" % path, count=0)
+            return
         except (IOError, OSError) as error:
             self.record("count", "failed", "cannot read %s: %s" % (path, error.strerror or error))
             return
@@ -267,7 +272,7 @@ class Verification(object):
             self.record("count", "critical", "no backup in %s matches %s" % (path, self.params["pattern"]), count=0)
             return
         status = "warning" if count < self.params["min_count"] else "ok"
-        self.record("count", status, "%d backups (at least %d wanted)" % (count, self.params["min_count"]), count=count)
+        self.record("count", status, "%s (at least %d wanted)" % (plural(count, "backup"), self.params["min_count"]), count=count)
         newest = members[-1]
         previous = members[-2] if count > 1 else None
         age = max(0.0, time.time() - os.stat(newest).st_mtime)
@@ -510,8 +515,8 @@ def main():
     latest = verification.latest
     overview = result_entry(
         "backup_verify", target, "ok",
-        "%d backups; newest %s, %s old, %s: %s" % (
-            count, os.path.basename(latest["path"]), human_duration(latest["age_seconds"]), human_bytes(latest["size"]),
+        "%s; newest %s, %s old, %s: %s" % (
+            plural(count, "backup"), os.path.basename(latest["path"]), human_duration(latest["age_seconds"]), human_bytes(latest["size"]),
             ", ".join("%s %s" % (check["name"], check["status"]) for check in verification.checks))
         if latest else "no backup to verify: %s" % verification.checks[0]["message"],
         metrics=dict(count=count, **(dict(age_seconds=latest["age_seconds"], size_bytes=latest["size"]) if latest else {})),

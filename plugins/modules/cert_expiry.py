@@ -257,6 +257,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._files import e
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import (
     FAIL_ON_STATUSES,
     failing_entries,
+    plural,
     result_entry,
 )
 
@@ -388,9 +389,9 @@ def contract_entry(certificate):
     elif status == "not_yet_valid":
         summary = "certificate %s is not valid before %s" % (name, certificate["not_before"])
     elif status == "expired":
-        summary = "certificate %s expired %d days ago (%s)" % (name, -certificate["days_remaining"], certificate["not_after"])
+        summary = "certificate %s expired %s ago (%s)" % (name, plural(-certificate["days_remaining"], "day"), certificate["not_after"])
     else:
-        summary = "certificate %s expires in %d days (%s)" % (name, certificate["days_remaining"], certificate["not_after"])
+        summary = "certificate %s expires in %s (%s)" % (name, plural(certificate["days_remaining"], "day"), certificate["not_after"])
     if certificate.get("problems"):
         summary += "; " + "; ".join(certificate["problems"])
     metrics = dict(days_remaining=certificate["days_remaining"]) if certificate["days_remaining"] is not None else {}
@@ -437,16 +438,16 @@ def main():
     remaining = [certificate["days_remaining"] for certificate in certificates if certificate["days_remaining"] is not None]
     overview = result_entry(
         "cert_expiry", "certificates", "ok",
-        "%d certificates checked: %s%s" % (
-            len(certificates), ", ".join("%d %s" % (count, status) for status, count in summary.items() if count) or "none",
+        "%s checked: %s%s" % (
+            plural(len(certificates), "certificate"), ", ".join("%d %s" % (count, status) for status, count in summary.items() if count) or "none",
             "; fewest days remaining %d" % min(remaining) if remaining else ""),
         metrics=dict(summary, certificates=len(certificates), **(dict(min_days_remaining=min(remaining)) if remaining else {})))
     result = dict(changed=False, certificates=certificates, summary=summary, skipped_files=skipped,
                   upkeep_results=[overview] + [entry for entry in entries if entry["status"] != "ok"])
     failing = failing_entries(entries, params["fail_on"])
     if failing:
-        module.fail_json(msg="%d certificates need attention: %s" % (
-            len(failing), "; ".join(entry["target"] + ": " + entry["summary"] for entry in failing[:5])), **result)
+        module.fail_json(msg="%s need attention: %s" % (
+            plural(len(failing), "certificate"), "; ".join(entry["target"] + ": " + entry["summary"] for entry in failing[:5])), **result)
     module.exit_json(msg=overview["summary"], **result)
 
 

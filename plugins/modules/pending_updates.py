@@ -101,7 +101,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import plural, result_entry
 
 APT_LINE = re.compile(r"^Inst (\S+) (?:\[(\S+)\] )?\((\S+) (.*?)(?: \[[^\]]*\])?\)")
 
@@ -203,8 +203,8 @@ def main():
     security = [package for package in packages if package["security"]]
     reboot_required, reboot_packages = reboot_state(module)
     status = "warning" if security and len(security) > module.params["security_warning"] else "ok"
-    summary = "%d updates pending, %d of them security updates%s" % (
-        len(packages), len(security), ": " + ", ".join(package["name"] for package in security[:10]) if security else "")
+    summary = "%s pending, %d of them security updates%s" % (
+        plural(len(packages), "update"), len(security), ": " + ", ".join(package["name"] for package in security[:10]) if security else "")
     entries = [result_entry("updates_pending", manager, status, summary,
                             metrics=dict(updates=len(packages), security_updates=len(security)))]
     if reboot_required:

@@ -138,17 +138,17 @@ files_truncated:
   returned: always
   type: bool
 counts:
-  description: Files C(matched) by the patterns, C(kept), C(pruned), and C(skipped) (symbolic links, files that could
-    not be handled).
+  description: Files C(matched) by the patterns, C(kept), C(pruned), and C(left_alone) (symbolic links, special files,
+    files that could not be handled).
   returned: always
   type: dict
-  sample: {"matched": 40, "kept": 7, "pruned": 33, "skipped": 0}
+  sample: {"matched": 40, "kept": 7, "pruned": 33, "left_alone": 0}
 bytes_freed:
   description: Bytes given back to the file system (deleted sizes, or sizes saved by compression).
   returned: always
   type: int
   sample: 3460300800
-skipped:
+left_alone:
   description: Paths left alone and why, at most O(max_listed).
   returned: always
   type: list
@@ -174,7 +174,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK, fsync_path, remove_if_present
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, plural, result_entry
 from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration, parse_duration
 
 COMPRESSED_SUFFIXES = (".gz", ".zst", ".xz", ".bz2", ".lz4", ".zip")
@@ -192,14 +192,14 @@ class Retention(object):
         self.root = os.path.realpath(self.params["path"])
         self.archive_dir = os.path.realpath(self.params["archive_dir"] or os.path.join(self.root, "archive"))
         self.age_seconds = age_seconds
-        self.skipped = []
-        self.skipped_count = 0
+        self.left_alone = []
+        self.left_alone_count = 0
         self.companion_paths = set()
 
-    def skip(self, path, reason):
-        self.skipped_count += 1
-        if len(self.skipped) < self.params["max_listed"]:
-            self.skipped.append(dict(path=path, reason=reason))
+    def leave_alone(self, path, reason):
+        self.left_alone_count += 1
+        if len(self.left_alone) < self.params["max_listed"]:
+            self.left_alone.append(dict(path=path, reason=reason))
 
     def candidates(self):
         """(path, stat) of every regular file matching the patterns, newest first. Folders are entered without
@@ -227,7 +227,7 @@ class Retention(object):
                 if not any(match(entry.name) for match in matchers):
                     continue
                 if entry.is_symlink():
-                    self.skip(entry.path, "symbolic link")
+                    self.leave_alone(entry.path, "symbolic link")
                 elif compressing and entry.name.endswith(COMPRESSED_SUFFIXES):
                     continue
                 elif entry.is_file(follow_symlinks=False):
@@ -309,15 +309,15 @@ class Retention(object):
                 try:
                     result, saved = self.prune(path, info)
                 except (OSError, shutil.Error, subprocess.CalledProcessError) as error:
-                    self.skip(path, str(error))
+                    self.leave_alone(path, str(error))
                     continue
                 freed += saved
             pruned += 1
             if len(listed) < self.params["max_listed"]:
                 listed.append(dict(path=path, size=info.st_size, modified=iso(info.st_mtime), result=result))
-        return dict(files=listed, files_truncated=pruned > len(listed), bytes_freed=freed, skipped=self.skipped,
-                    counts=dict(matched=len(found), kept=len(found) - len(chosen), pruned=pruned,
-                                skipped=self.skipped_count))
+        return dict(files=listed, files_truncated=pruned > len(listed), bytes_freed=freed,
+                    left_alone=self.left_alone, counts=dict(matched=len(found), kept=len(found) - len(chosen),
+                                                            pruned=pruned, left_alone=self.left_alone_count))
 
 
 def main():
@@ -348,8 +348,8 @@ def main():
     if not os.path.isdir(params["path"]):
         if params["ignore_missing"] and not os.path.lexists(params["path"]):
             module.exit_json(changed=False, msg="%s does not exist: nothing to prune" % params["path"], files=[],
-                             files_truncated=False, bytes_freed=0, skipped=[], upkeep_results=[],
-                             counts=dict(matched=0, kept=0, pruned=0, skipped=0))
+                             files_truncated=False, bytes_freed=0, left_alone=[], upkeep_results=[],
+                             counts=dict(matched=0, kept=0, pruned=0, left_alone=0))
         module.fail_json(msg="%s is not a folder" % params["path"])
 
     try:
@@ -361,10 +361,10 @@ def main():
     rule = " and ".join(part for part in (
         "older than %s" % human_duration(age_seconds) if age_seconds is not None else "",
         "beyond the newest %d" % params["keep"] if params["keep"] is not None else "") if part)
-    summary = "%s%s %d of %d files %s (kept %d, at least %d always), %s freed%s" % (
-        "would have " if module.check_mode else "", verb, counts["pruned"], counts["matched"], rule, counts["kept"],
-        params["min_keep"], human_bytes(result["bytes_freed"]),
-        ", %d skipped" % counts["skipped"] if counts["skipped"] else "")
+    summary = "%s%s %d of %s %s (kept %d%s), %s freed%s" % (
+        "would have " if module.check_mode else "", verb, counts["pruned"], plural(counts["matched"], "file"), rule,
+        counts["kept"], ", the newest %d always" % params["min_keep"] if params["min_keep"] else "",
+        human_bytes(result["bytes_freed"]), ", %d left alone" % counts["left_alone"] if counts["left_alone"] else "")
     result["upkeep_results"] = [result_entry(
         "prune", os.path.join(params["path"], "|".join(params["patterns"])), "changed" if counts["pruned"] else "ok",
         summary, metrics=dict(bytes_reclaimed=0 if module.check_mode else result["bytes_freed"],

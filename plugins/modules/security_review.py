@@ -130,7 +130,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import expand_glob
 from ansible_collections.upkeep.maintenance.plugins.module_utils._logs import line_time
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import plural, result_entry
 from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration, parse_duration
 
 FAILED_LOGIN = re.compile(r"(Failed password|authentication failure|Invalid user|FAILED LOGIN)", re.I)
@@ -164,7 +164,7 @@ class Review(object):
                     found.append(path)
         if found:
             self.finding("security_world_writable", ", ".join(self.params["world_writable_roots"]), "warning",
-                         "%d world-writable paths, such as %s" % (len(found), ", ".join(found[:3])),
+                         "%s, such as %s" % (plural(len(found), "world-writable path"), ", ".join(found[:3])),
                          world_writable=len(found))
         return found
 
@@ -202,8 +202,8 @@ class Review(object):
         result = dict(path=path, mode="%04o" % mode, owner=current_owner, allowed_mode="%04o" % allowed, status=status,
                       fixed=fixed, problems=problems)
         if problems:
-            self.finding("security_private_file", path, status, "%s: %s%s" % (
-                path, "; ".join(problems), " (fixed)" if fixed and not self.module.check_mode else
+            self.finding("security_private_file", path, status, "%s%s" % (
+                "; ".join(problems), " (fixed)" if fixed and not self.module.check_mode else
                 " (would be fixed)" if fixed else ""))
         return result
 
@@ -217,7 +217,7 @@ class Review(object):
                     with open(path) as handle:
                         lines = handle.readlines()
                 except (IOError, OSError) as error:
-                    self.finding("security_placeholder", path, "failed", "cannot read %s: %s" % (path, error.strerror))
+                    self.finding("security_placeholder", path, "failed", "cannot read it: %s" % error.strerror)
                     continue
                 for number, line in enumerate(lines, 1):
                     match = ENV_LINE.match(line)
@@ -232,7 +232,7 @@ class Review(object):
                         continue
                     results.append(dict(file=path, line=number, key=key, problem=problem))
                     self.finding("security_placeholder", "%s:%s" % (path, key), "critical",
-                                 "%s line %d: %s has a %s" % (path, number, key, problem))
+                                 "line %d: %s has a %s" % (number, key, problem))
         return results
 
     def failed_logins(self, window):

@@ -18,16 +18,19 @@ for suite in "$@"; do
   trap 'rm -rf "$rootfs"' EXIT
   echo "building $image (debootstrap $suite, a few minutes)" >&2
   # debootstrap resolves dependency alternatives naively (trixie's cron then fails on systemd),
-  # so it lays the minimal base and apt inside the chroot installs the packages.
+  # so it lays the minimal base and apt inside the chroot installs the packages. Images start no services of their
+  # own: the tests start what they need; tini runs as PID 1 so that the processes services leave behind are reaped.
+  # The steps are chained with && because set -e does not apply inside a list whose status is tested: a failed
+  # install must never be tagged with the hash, which every later run would reuse. The last step proves every
+  # package is installed.
   {
-    debootstrap --variant=minbase "$suite" "$rootfs" "$mirror"
-    # Images start no services of their own: the tests start what they need. tini runs as PID 1 so that
-  # the processes services leave behind are reaped.
-    printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
-    chmod 0755 "$rootfs/usr/sbin/policy-rc.d"
-    chroot "$rootfs" apt-get update
-    chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"
-    chroot "$rootfs" apt-get clean
+    debootstrap --variant=minbase "$suite" "$rootfs" "$mirror" &&
+      printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d" &&
+      chmod 0755 "$rootfs/usr/sbin/policy-rc.d" &&
+      chroot "$rootfs" apt-get update &&
+      chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}" &&
+      chroot "$rootfs" apt-get clean &&
+      chroot "$rootfs" dpkg-query --show "${packages[@]}"
   } >"$rootfs.log" 2>&1 || { tail -n 30 "$rootfs.log" >&2; exit 1; }
   rm -rf "$rootfs"/var/lib/apt/lists/*
   tar -C "$rootfs" -c . | docker import \

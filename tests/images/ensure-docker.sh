@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Makes sure a Docker engine answers: installs Debian's docker.io and starts dockerd when none does.
+# Makes sure what builds and runs the test images is here: debootstrap, and a Docker engine that answers (Debian's
+# docker.io, with dockerd started, when none does).
 set -euo pipefail
-if docker info >/dev/null 2>&1; then
-  exit 0
+missing=()
+command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+docker info >/dev/null 2>&1 || command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+if [ "${#missing[@]}" -gt 0 ] || ! docker info >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "Building the test images needs ${missing[*]:-a running Docker engine}, and installing or starting it needs root: run 'make test' as root, or install debootstrap, start Docker and add yourself to the docker group." >&2
+    exit 1
+  fi
 fi
-if [ "$(id -u)" -ne 0 ]; then
-  echo "No Docker engine answers and starting one needs root: run 'make test' as root, or start Docker and add yourself to the docker group." >&2
-  exit 1
-fi
-if ! command -v dockerd >/dev/null 2>&1 || ! command -v debootstrap >/dev/null 2>&1; then
+if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 if ! docker info >/dev/null 2>&1; then
   log=/var/log/upkeep-dockerd.log

@@ -89,7 +89,7 @@ def test_stale_shrunk_mismatched_and_too_few(run_module, make_estate, tmp_path):
         age(path, 50)
     stale = run_module("backup_verify", path=str(folder), max_age="2d", checksum="none")
     assert stale["rc"] == 1 and checks(stale)["freshness"] == "critical"
-    assert "newest backup is 2.1d old (limit 2.0d)" in stale["msg"]
+    assert "newest backup is 50 h old (limit 48 h)" in stale["msg"]
 
 
 def test_damaged_files_fail_their_format_check(run_module, make_estate, tmp_path):

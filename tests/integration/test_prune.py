@@ -34,7 +34,7 @@ def test_when_every_file_is_too_old_the_newest_min_keep_stay(run_module, tmp_pat
         os.utime(path + ".sha256", (moment, moment))
 
     planned = run_module("prune", check_mode=True, path=str(folder), patterns=["app-*"], age="30d", min_keep=3)
-    assert planned["changed"] is True and planned["counts"] == dict(matched=10, kept=3, pruned=7, skipped=0)
+    assert planned["changed"] is True and planned["counts"] == dict(matched=10, kept=3, pruned=7, left_alone=0)
     assert len(names(folder)) == 20
 
     result = run_module("prune", path=str(folder), patterns=["app-*"], age="30d", min_keep=3)
@@ -59,7 +59,7 @@ def test_keep_and_age_together_and_patterns(run_module, tmp_path):
 
     result = run_module("prune", path=str(folder), patterns=["app-*.db"], keep=4, age="6d")
     # Beyond the newest 4 are 6 files, of which the ones older than 6 days (5 of them, at 7..10 days) go.
-    assert result["counts"] == dict(matched=10, kept=6, pruned=4, skipped=0), result["counts"]
+    assert result["counts"] == dict(matched=10, kept=6, pruned=4, left_alone=0), result["counts"]
     assert "notes.txt" in names(folder) and "app-05.db" in names(folder)
 
 
@@ -75,7 +75,7 @@ def test_symbolic_links_out_of_the_root_are_never_followed(run_module, tmp_path)
 
     assert [os.path.exists(path) for path in precious] == [True, True, True]
     assert names(folder) == ["app-01.db", "app-99.db", "linked-folder"]
-    assert result["skipped"] == [dict(path=str(folder / "app-99.db"), reason="symbolic link")]
+    assert result["left_alone"] == [dict(path=str(folder / "app-99.db"), reason="symbolic link")]
 
 
 def test_compress_keeps_times_and_content_and_archive_moves_into_dated_folders(run_module, tmp_path):

@@ -105,3 +105,11 @@ def test_the_example_inventory_parses_into_the_playbooks_groups():
     host = inventory["_meta"]["hostvars"]["orders1.example.com"]
     assert host["sqlite_databases"][0]["path"] == "/srv/orders/data/orders.db"
     assert host["certificates_endpoints_from"] == "controller"
+
+
+def test_the_execution_environment_carries_the_ansible_core_the_collection_requires():
+    with open(os.path.join(ROOT, "execution-environment.yml")) as handle:
+        wanted = yaml.safe_load(handle)["dependencies"]["ansible_core"]["package_pip"]
+    with open(os.path.join(ROOT, "meta", "runtime.yml")) as handle:
+        required = yaml.safe_load(handle)["requires_ansible"]
+    assert wanted == "ansible-core" + required
