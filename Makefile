@@ -74,10 +74,16 @@ sanity: venv ## ansible-test sanity, every test, offline
 
 # The PostgreSQL tests start their own servers (tests/pgserver.py) from the distribution's binaries; the package
 # is installed without a cluster of its own.
+# The tests also run the servers in German (lc_messages), which needs that locale.
 postgresql:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
 	  mkdir -p /etc/postgresql-common && echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.conf; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+	@locale -a 2>/dev/null | grep -qix 'de_DE.utf8' || { \
+	  command -v locale-gen >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq locales >/dev/null; }; \
+	  sed -i 's/^# *de_DE.UTF-8 UTF-8/de_DE.UTF-8 UTF-8/' /etc/locale.gen; \
+	  grep -q '^de_DE.UTF-8 UTF-8' /etc/locale.gen || echo 'de_DE.UTF-8 UTF-8' >>/etc/locale.gen; \
+	  locale-gen >/dev/null; }
 
 pytest: venv collection postgresql ## Unit and integration tests (real SQLite, PostgreSQL, TLS and HTTP servers)
 	$(BIN)/pytest tests/unit tests/integration

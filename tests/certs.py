@@ -44,8 +44,10 @@ class Issued(object):
         return str(path)
 
 
-def issue(common_name, issuer=None, days=90, starts_in_days=-1, names=None, ca=False, key=None):
-    """A certificate valid from starts_in_days to days from now, signed by issuer (self-signed without one)."""
+def issue(common_name, issuer=None, days=90, starts_in_days=-1, names=None, ca=False, key=None, path_length=None,
+          extensions=()):
+    """A certificate valid from starts_in_days to days from now, signed by issuer (self-signed without one), with
+    extra (extension, critical) pairs, which may be malformed (x509.UnrecognizedExtension with a known OID)."""
     key = key or ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     builder = (x509.CertificateBuilder()
@@ -56,7 +58,7 @@ def issue(common_name, issuer=None, days=90, starts_in_days=-1, names=None, ca=F
                .not_valid_before(NOW + datetime.timedelta(days=starts_in_days))
                .not_valid_after(NOW + datetime.timedelta(days=days, hours=1)))
     if ca:
-        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
     else:
         alternatives = []
         for name in names if names is not None else [common_name]:
@@ -66,6 +68,8 @@ def issue(common_name, issuer=None, days=90, starts_in_days=-1, names=None, ca=F
                 alternatives.append(x509.DNSName(name))
         if alternatives:
             builder = builder.add_extension(x509.SubjectAlternativeName(alternatives), critical=False)
+    for extension, critical in extensions:
+        builder = builder.add_extension(extension, critical=critical)
     signer = issuer.key if issuer else key
     return Issued(builder.sign(signer, hashes.SHA256()), key)
 

@@ -127,11 +127,25 @@ def make_estate():
     return estate
 
 
-@pytest.fixture(scope="session")
-def pg_server():
-    """One real PostgreSQL server for the session (tests/pgserver.py); each test gets its own database."""
+# The servers speak English and German (lc_messages): the modules must understand the server whatever its language.
+SERVER_LANGUAGES = dict(en="C", de="de_DE.UTF-8")
+
+
+def locale_installed(name):
+    listed = subprocess.run(["locale", "-a"], capture_output=True, text=True, check=False).stdout.split()
+    return name.lower().replace("utf-8", "utf8") in [entry.lower() for entry in listed]
+
+
+@pytest.fixture(scope="session", params=sorted(SERVER_LANGUAGES))
+def pg_server(request):
+    """A real PostgreSQL server for the session (tests/pgserver.py) in each language; each test gets its own
+    database. ``english`` tells whether its messages are English."""
     import pgserver
-    server = pgserver.Server().start()
+    messages = SERVER_LANGUAGES[request.param]
+    if messages != "C" and not locale_installed(messages):
+        pytest.skip("the %s locale is not installed (make postgresql installs it)" % messages)
+    server = pgserver.Server(settings=dict(lc_messages="'%s'" % messages)).start()
+    server.english = messages == "C"
     yield server
     server.stop()
 

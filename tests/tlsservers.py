@@ -1,6 +1,7 @@
 """TLS servers on loopback for the tests and benchmarks: plain TLS, and the plain-text greeting and upgrade of
 SMTP, IMAP, POP3, FTP and LDAP before it; one that accepts TCP and never speaks. Each serves in a thread."""
 
+import socket
 import socketserver
 import ssl
 import threading
@@ -22,6 +23,10 @@ LDAP_STARTTLS_OK = bytes.fromhex("300c02010178070a010004000400")
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
 
 
 def _handler(context, protocol):
@@ -58,19 +63,20 @@ def _handler(context, protocol):
 class TLSServer(object):
     """A server on 127.0.0.1 presenting certificate_file (leaf first, then its chain) with key_file."""
 
-    def __init__(self, certificate_file=None, key_file=None, protocol="tls"):
+    def __init__(self, certificate_file=None, key_file=None, protocol="tls", host="127.0.0.1"):
         context = None
         if protocol != "silent":
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(certificate_file, key_file)
-        self.server = _Server(("127.0.0.1", 0), _handler(context, protocol))
+        self.host = host
+        self.server = (_Server6 if ":" in host else _Server)((host, 0), _handler(context, protocol))
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs=dict(poll_interval=0.1), daemon=True)
         self.thread.start()
 
     @property
     def address(self):
-        return "127.0.0.1:%d" % self.port
+        return "%s:%d" % ("[%s]" % self.host if ":" in self.host else self.host, self.port)
 
     def stop(self):
         self.server.shutdown()

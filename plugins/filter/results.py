@@ -97,6 +97,8 @@ RECOMMENDATIONS = {
     "sqlite_integrity": "Investigate the corrupt database: the file that was replaced is kept beside the restored one.",
     "sqlite_query": "Look at the data that broke its bounds.",
     "postgresql_bloat": "Rewrite the bloated tables with VACUUM FULL (or pg_repack) in the monthly window; list them in full_tables.",
+    "postgresql_invalid_index": "Drop the invalid indexes, or rebuild them with REINDEX INDEX CONCURRENTLY; the weekly "
+                                "run drops the _ccnew/_ccold leftovers of interrupted rebuilds itself.",
     "postgresql_unused_index": "Drop indexes that stay unused over a whole statistics period; they slow every write.",
     "postgresql_long_query": "Analyze the slow queries (EXPLAIN ANALYZE) and add the indexes they need.",
     "postgresql_idle_in_transaction": "Fix the application code that leaves transactions open; set idle_in_transaction_session_timeout.",

@@ -16,7 +16,7 @@ import tarfile
 import tempfile
 import zlib
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK, open_regular
 
 SIDECAR_SUFFIXES = (".sha256", ".sha256sum", ".md5", ".tmp", ".partial")
 MANIFEST_NAMES = ("SHA256SUMS", "sha256sums.txt", "MANIFEST.sha256")
@@ -53,9 +53,9 @@ def set_size(path):
 def read_manifest(path):
     """{file name: digest} from a sha256sum-style manifest file next to the backups."""
     digests = {}
-    with open(path) as stream:
+    with open_regular(path) as stream:
         for line in stream:
-            match = re.match(r"^([0-9a-fA-F]{64})\s+\*?(.+?)\s*$", line)
+            match = re.match(r"^([0-9a-fA-F]{64})\s+\*?(.+?)\s*$", line.decode("utf-8", "surrogateescape"))
             if match:
                 digests[os.path.basename(match.group(2))] = match.group(1).lower()
     return digests

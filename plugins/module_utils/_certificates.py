@@ -13,22 +13,26 @@ import base64
 import binascii
 import datetime
 import ipaddress
+import math
 import re
+import select
 import socket
 import ssl
 import struct
+import subprocess
+import tempfile
 import traceback
 
 try:
     from cryptography import x509
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+    from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.x509.oid import ExtensionOID, NameOID
     CRYPTOGRAPHY_IMPORT_ERROR = None
 except ImportError:
     x509 = None
     CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+
+from ansible_collections.upkeep.maintenance.plugins.module_utils._network import Deadline
 
 # Thresholds shared by the certificate modules (doc fragment upkeep.maintenance.certificates).
 EXPIRY_THRESHOLD_ARGUMENT_SPEC = dict(
@@ -42,13 +46,20 @@ CERTIFICATE_STATUSES = ("ok", "warning", "critical", "expired", "not_yet_valid",
 CONTRACT_STATUS = dict(ok="ok", warning="warning", critical="critical", expired="critical", not_yet_valid="critical",
                        error="failed")
 
-PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
+PEM_BEGIN = b"-----BEGIN "
+PEM_DASHES = b"-----"
+CERTIFICATE_LABELS = (b"CERTIFICATE", b"TRUSTED CERTIFICATE", b"X509 CERTIFICATE")
 STARTTLS_PROTOCOLS = ("smtp", "imap", "pop3", "ftp", "postgres", "ldap")
 DEFAULT_PORTS = dict(smtp=25, imap=143, pop3=110, ftp=21, postgres=5432, ldap=389)
 
 
 class CertificateError(Exception):
     """A certificate that cannot be read or fetched, reported as an entry with status error."""
+
+
+class NotACertificate(CertificateError):
+    """Data that is not a certificate at all: an error where a certificate was named, nothing where one was looked
+    for among other files."""
 
 
 def utc(moment):
@@ -65,27 +76,53 @@ def iso(moment):
     return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def pem_blocks(data):
+    """(label, body or None) for each PEM block, in one pass over the data: None is a block cut off before its END
+    line (by the end of the data or by the next BEGIN). Each search stops at the next BEGIN, so that data full of
+    BEGIN lines without END costs time in proportion to its size."""
+    blocks = []
+    begin = data.find(PEM_BEGIN)
+    while begin != -1:
+        label_start = begin + len(PEM_BEGIN)
+        label_end = data.find(PEM_DASHES, label_start, label_start + 64)
+        following = data.find(PEM_BEGIN, label_start)
+        limit = following if following != -1 else len(data)
+        if label_end != -1 and label_end < limit:
+            label = data[label_start:label_end]
+            end = data.find(b"-----END " + label + PEM_DASHES, label_end, limit)
+            blocks.append((label, data[label_end + len(PEM_DASHES):end] if end != -1 else None))
+        begin = following
+    return blocks
+
+
 def certificates_in(data):
     """(position, certificate or CertificateError) for every certificate in PEM or DER data; other PEM blocks
-    (keys, parameters) are skipped. Positions count certificates from 1."""
-    if b"-----BEGIN" not in data:
+    (keys, parameters) are skipped. Positions count certificates from 1. Data that is neither holds none."""
+    if PEM_BEGIN not in data:
         if data[:1] == b"\x30":
             try:
                 return [(1, x509.load_der_x509_certificate(data))]
             except ValueError as error:
-                return [(1, CertificateError("not a DER certificate: %s" % error))]
+                return [(1, NotACertificate("not a DER certificate: %s" % first_line(error)))]
         return []
     found = []
-    for block in PEM_BLOCK.finditer(data):
-        if block.group(1) not in (b"CERTIFICATE", b"TRUSTED CERTIFICATE", b"X509 CERTIFICATE"):
+    for label, body in pem_blocks(data):
+        if label not in CERTIFICATE_LABELS:
             continue
         position = len(found) + 1
+        if body is None:
+            found.append((position, CertificateError("PEM certificate %d is cut off before its END line" % position)))
+            continue
         try:
-            der = base64.b64decode(b"".join(block.group(2).split()), validate=True)
+            der = base64.b64decode(b"".join(body.split()), validate=True)
             found.append((position, x509.load_der_x509_certificate(der)))
         except (ValueError, binascii.Error) as error:
-            found.append((position, CertificateError("malformed PEM certificate: %s" % str(error).splitlines()[0])))
+            found.append((position, CertificateError("malformed PEM certificate: %s" % first_line(error))))
     return found
+
+
+def first_line(error):
+    return (str(error).splitlines() or [type(error).__name__])[0]
 
 
 def subject_alternative_names(certificate):
@@ -115,9 +152,10 @@ def describe(certificate):
 
 
 def judge(certificate, now, warn_days, critical_days):
-    """(status, days_remaining): whole days left, negative once expired."""
+    """(status, days_remaining): whole days left, negative once expired, rounded toward zero as check_ssl_cert and
+    OpenSSL's -checkend count them (expired 36 hours ago is -1)."""
     before, after = validity(certificate)
-    days = int((after - now).total_seconds() // 86400)
+    days = int((after - now).total_seconds() / 86400)
     if now < before:
         return "not_yet_valid", days
     if now >= after:
@@ -153,108 +191,106 @@ def matches_hostname(certificate, hostname):
     return False
 
 
-def signed_by(certificate, issuer):
-    """Whether issuer's key made certificate's signature (RSA PKCS#1 v1.5, ECDSA, Ed25519, Ed448)."""
-    key = issuer.public_key()
-    try:
-        if isinstance(key, rsa.RSAPublicKey):
-            key.verify(certificate.signature, certificate.tbs_certificate_bytes, padding.PKCS1v15(),
-                       certificate.signature_hash_algorithm)
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(certificate.signature, certificate.tbs_certificate_bytes,
-                       ec.ECDSA(certificate.signature_hash_algorithm))
-        elif isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
-            key.verify(certificate.signature, certificate.tbs_certificate_bytes)
-        else:
-            return False
-    except (InvalidSignature, ValueError, TypeError):
-        return False
-    return True
-
-
-def load_trust_store(ca_file):
-    """The certificates of a CA file, or of the system store when ca_file is None."""
-    path = ca_file or ssl.get_default_verify_paths().cafile or "/etc/ssl/certs/ca-certificates.crt"
-    with open(path, "rb") as handle:
-        return [certificate for _position, certificate in certificates_in(handle.read())
-                if not isinstance(certificate, CertificateError)]
-
-
-def verify_chain(certificate, intermediates, trusted, now):
-    """(valid, message): a path from the certificate through the intermediates to a trusted certificate,
-    every signature checked and every certificate on the path valid now."""
-    current = certificate
-    seen = set()
-    for _depth in range(10):
-        before, after = validity(current)
-        if not before <= now < after:
-            return False, "%s is outside its validity period" % current.subject.rfc4514_string()
-        if any(current == anchor for anchor in trusted):
-            return True, "trusted"
-        candidates = [issuer for issuer in trusted if issuer.subject == current.issuer and signed_by(current, issuer)]
-        if candidates:
-            return True, "chains to %s" % candidates[0].subject.rfc4514_string()
-        if current.issuer == current.subject:
-            return False, "self-signed and not trusted"
-        parents = [issuer for issuer in intermediates
-                   if issuer.subject == current.issuer and issuer.fingerprint(hashes.SHA256()) not in seen]
-        parent = next((issuer for issuer in parents if signed_by(current, issuer)), None)
-        if parent is None:
-            return False, "issuer %s not found%s" % (
-                current.issuer.rfc4514_string(), " (a certificate of that name did not sign it)" if parents else "")
-        seen.add(parent.fingerprint(hashes.SHA256()))
-        current = parent
-    return False, "chain longer than 10 certificates"
+def verify_with_openssl(openssl, certificate, intermediates, ca_file):
+    """(valid, message) from ``openssl verify``: the certificate, the intermediates as untrusted helpers, and the CA
+    file (the system store without one). OpenSSL, not a walk of our own, makes the trust decision: basic
+    constraints, key usage, path length, validity and signatures."""
+    command = [openssl, "verify"] + (["-CAfile", ca_file] if ca_file else [])
+    leaf = certificate.public_bytes(serialization.Encoding.PEM)
+    with tempfile.NamedTemporaryFile(suffix=".pem") as helpers:
+        if intermediates:
+            helpers.write(b"".join(other.public_bytes(serialization.Encoding.PEM) for other in intermediates))
+            helpers.flush()
+            command += ["-untrusted", helpers.name]
+        try:
+            process = subprocess.run(command, input=leaf, capture_output=True, timeout=60, check=False)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return False, "openssl verify did not run: %s" % error
+    output = (process.stdout + process.stderr).decode("utf-8", "replace")
+    if process.returncode == 0 and re.search(r"^stdin: OK$", output, re.M):
+        return True, "trusted"
+    subject = ""
+    for line in output.splitlines():
+        found = re.match(r"^error (\d+) at (\d+) depth lookup: (.*)$", line)
+        if found:
+            return False, "%s (depth %s%s)" % (found.group(3).strip(), found.group(2), ": " + subject if subject else "")
+        subject = line.strip()
+    return False, (output.strip().splitlines() or ["openssl verify failed"])[-1]
 
 
 # Endpoints
 
 def parse_endpoint(spec, default_timeout):
-    """An endpoint from ``host:port`` (``[v6]:port``) or a dict; returns a dict with every key set."""
+    """An endpoint from ``host:port`` (``[v6]:port``) or a dict; returns a dict with every key set. ValueError, naming
+    the endpoint as given, for anything else."""
     if isinstance(spec, dict):
         endpoint = dict(spec)
     else:
         text = str(spec).strip()
-        match = re.match(r"^\[([^\]]+)\](?::(\d+))?$", text) or re.match(r"^([^:]+)(?::(\d+))?$", text)
+        match = re.match(r"^\[([^\]]+)\](?::([^:]*))?$", text) or re.match(r"^([^:\[\]]+)(?::([^:]*))?$", text)
         if not match:
-            raise ValueError("endpoint %r is not host:port" % text)
-        endpoint = dict(host=match.group(1), port=int(match.group(2)) if match.group(2) else None)
+            raise ValueError("endpoint %r is not host:port ([address]:port for IPv6)" % text)
+        endpoint = dict(host=match.group(1), port=match.group(2))
     unknown = set(endpoint) - {"host", "port", "server_name", "starttls", "timeout"}
     if unknown:
         raise ValueError("endpoint %r has unknown keys: %s" % (spec, ", ".join(sorted(unknown))))
-    if not endpoint.get("host"):
+    host = str(endpoint.get("host") or "").strip()
+    if not host or any(character.isspace() for character in host):
         raise ValueError("endpoint %r has no host" % (spec,))
     starttls = endpoint.get("starttls")
     if starttls and starttls not in STARTTLS_PROTOCOLS:
         raise ValueError("endpoint %r: starttls must be one of %s" % (spec, ", ".join(STARTTLS_PROTOCOLS)))
-    port = endpoint.get("port") or DEFAULT_PORTS.get(starttls, 443)
+    port = endpoint.get("port")
+    if port is None or port == "":
+        port = DEFAULT_PORTS.get(starttls, 443)
+    if isinstance(port, bool) or not re.match(r"^\d{1,5}$", str(port).strip()) or not 0 < int(port) < 65536:
+        raise ValueError("endpoint %r: the port must be a number from 1 to 65535" % (spec,))
+    timeout = endpoint.get("timeout")
     try:
-        ipaddress.ip_address(endpoint["host"])
+        timeout = float(default_timeout if timeout is None else timeout)
+    except (TypeError, ValueError):
+        timeout = -1.0
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise ValueError("endpoint %r: the timeout must be a number of seconds above 0" % (spec,))
+    try:
+        ipaddress.ip_address(host)
         default_name = None
     except ValueError:
-        default_name = endpoint["host"]
-    return dict(host=endpoint["host"], port=int(port), server_name=endpoint.get("server_name") or default_name,
-                starttls=starttls, timeout=float(endpoint.get("timeout") or default_timeout))
+        default_name = host
+    return dict(host=host, port=int(port), server_name=endpoint.get("server_name") or default_name,
+                starttls=starttls, timeout=timeout)
+
+
+def endpoint_address(endpoint):
+    """host:port, with an IPv6 address in brackets."""
+    host = "[%s]" % endpoint["host"] if ":" in endpoint["host"] else endpoint["host"]
+    return "%s:%d" % (host, endpoint["port"])
 
 
 def endpoint_label(endpoint):
-    host = "[%s]" % endpoint["host"] if ":" in endpoint["host"] else endpoint["host"]
-    label = "%s:%d" % (host, endpoint["port"])
+    """The address, the server name sent when it is not the host (one port can serve certificates by name), and the
+    STARTTLS protocol."""
+    label = endpoint_address(endpoint)
+    if endpoint["server_name"] and endpoint["server_name"] != endpoint["host"]:
+        label += " (name %s)" % endpoint["server_name"]
     if endpoint["starttls"]:
         label += " (starttls %s)" % endpoint["starttls"]
     return label
 
 
 class Conversation(object):
-    """The plain-text dialogue before a STARTTLS upgrade."""
+    """The plain-text dialogue before a STARTTLS upgrade, every read within what is left of the deadline."""
 
-    def __init__(self, sock):
+    def __init__(self, sock, deadline):
         self.sock = sock
+        self.deadline = deadline
         self.buffer = b""
 
     def line(self):
         while b"\n" not in self.buffer:
-            chunk = self.sock.recv(4096)
+            if len(self.buffer) > 65536:
+                raise CertificateError("the server sent 64 KiB without a line end during STARTTLS")
+            chunk = self.deadline.bound(self.sock).recv(4096)
             if not chunk:
                 raise CertificateError("the server closed the connection during STARTTLS")
             self.buffer += chunk
@@ -279,14 +315,14 @@ class Conversation(object):
         return line
 
     def send(self, text):
-        self.sock.sendall(text.encode("ascii") + b"\r\n")
+        self.deadline.bound(self.sock).sendall(text.encode("ascii") + b"\r\n")
 
 
 LDAP_STARTTLS = (b"\x30\x1d\x02\x01\x01\x77\x18\x80\x16" + b"1.3.6.1.4.1.1466.20037")
 
 
-def starttls(sock, protocol):
-    talk = Conversation(sock)
+def starttls(sock, protocol, deadline):
+    talk = Conversation(sock, deadline)
     if protocol == "smtp":
         talk.reply("220")
         talk.send("EHLO upkeep.invalid")
@@ -311,22 +347,24 @@ def starttls(sock, protocol):
         talk.send("AUTH TLS")
         talk.reply("234")
     elif protocol == "postgres":
-        sock.sendall(struct.pack("!ii", 8, 80877103))
-        answer = sock.recv(1)
+        deadline.bound(sock).sendall(struct.pack("!ii", 8, 80877103))
+        answer = deadline.bound(sock).recv(1)
         if answer != b"S":
             raise CertificateError("the PostgreSQL server does not offer SSL (answered %r)" % answer)
     elif protocol == "ldap":
-        sock.sendall(LDAP_STARTTLS)
-        answer = sock.recv(4096)
+        deadline.bound(sock).sendall(LDAP_STARTTLS)
+        answer = deadline.bound(sock).recv(4096)
         if b"\x0a\x01\x00" not in answer[:16]:
             raise CertificateError("the LDAP server refused StartTLS")
 
 
 def handshake(endpoint, context):
-    """Connect, upgrade if asked, complete a TLS handshake; returns the server's certificate in DER."""
+    """Connect, upgrade if asked, complete a TLS handshake, all within the endpoint's timeout; returns the server's
+    certificate in DER."""
+    deadline = Deadline(endpoint["timeout"])
     step = "connecting"
     try:
-        sock = socket.create_connection((endpoint["host"], endpoint["port"]), timeout=endpoint["timeout"])
+        sock = socket.create_connection((endpoint["host"], endpoint["port"]), timeout=deadline.remaining())
     except socket.timeout:
         raise CertificateError("timed out after %gs connecting" % endpoint["timeout"])
     except socket.gaierror as error:
@@ -336,9 +374,10 @@ def handshake(endpoint, context):
     try:
         if endpoint["starttls"]:
             step = "in the STARTTLS dialogue"
-            starttls(sock, endpoint["starttls"])
+            starttls(sock, endpoint["starttls"], deadline)
         step = "in the TLS handshake"
-        with context.wrap_socket(sock, server_hostname=endpoint["server_name"]) as tls:
+        with context.wrap_socket(sock, server_hostname=endpoint["server_name"], do_handshake_on_connect=False) as tls:
+            shake_hands(tls, deadline)
             return tls.getpeercert(binary_form=True)
     except socket.timeout:
         raise CertificateError("timed out after %gs %s" % (endpoint["timeout"], step))
@@ -350,6 +389,22 @@ def handshake(endpoint, context):
         raise CertificateError("connection failed %s: %s" % (step, error.strerror or error))
     finally:
         sock.close()
+
+
+def shake_hands(tls, deadline):
+    """The TLS handshake step by step, each wait within what is left of the deadline: a blocking handshake gives
+    every read the whole timeout, so a server trickling its handshake could hold it for ever."""
+    tls.setblocking(False)
+    while True:
+        try:
+            tls.do_handshake()
+            return
+        except ssl.SSLWantReadError:
+            ready = select.select([tls], [], [], deadline.remaining())[0]
+        except ssl.SSLWantWriteError:
+            ready = select.select([], [tls], [], deadline.remaining())[1]
+        if not ready:
+            deadline.remaining()
 
 
 def inspecting_context():

@@ -6,13 +6,68 @@
 """Files written so that a crash never leaves half of one: atomic writes, fsync, SHA-256 digests and
 sha256sum-style sidecars."""
 
+import errno
 import glob
 import hashlib
 import os
 import re
+import stat
 import tempfile
 
 CHUNK = 1024 * 1024
+
+FILE_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+              (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def file_kind(mode):
+    """What a file that is not a regular file is, in words."""
+    return next((name for test, name in FILE_KINDS if test(mode)), "not a regular file")
+
+
+def is_regular_file(path):
+    """Whether path is a regular file, or a symbolic link to one; never opens it."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def open_regular(path):
+    """A binary stream of a regular file (a symbolic link to one is followed). A named pipe, socket or device is
+    refused with an OSError saying what it is, before or without waiting: opening a FIFO blocks until something
+    writes to it, reading a device may never end or change it."""
+    before = os.stat(path)
+    if not stat.S_ISREG(before.st_mode):
+        raise OSError(errno.EINVAL, "%s, not a regular file" % file_kind(before.st_mode), path)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        now = os.fstat(fd)
+        if not stat.S_ISREG(now.st_mode):  # replaced between the two looks
+            raise OSError(errno.EINVAL, "%s, not a regular file" % file_kind(now.st_mode), path)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def change_mode_here(path, mode, uid=-1):
+    """chmod (and chown when uid is not -1) of the file at path itself, never of what a symbolic link there points
+    to: a link planted where a private file was expected must not hand root's chmod to its target (pointed at
+    /etc/passwd, a chmod 0600 locks every other user out). Raises OSError (ELOOP) for a link."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        os.fchmod(fd, mode)
+        if uid != -1:
+            os.fchown(fd, uid, -1)
+    finally:
+        os.close(fd)
+
+
+def read_regular_file(path):
+    with open_regular(path) as stream:
+        return stream.read()
 
 
 def sha256_file(path):
@@ -28,13 +83,18 @@ def checksum_sidecar(path):
 
 
 def read_checksum(path):
-    """The digest recorded in ``path``'s sha256sum-style sidecar, or None when there is none."""
+    """The digest recorded in ``path``'s sha256sum-style sidecar, None when there is none, "" when it holds none."""
     sidecar = checksum_sidecar(path)
-    if not os.path.exists(sidecar):
+    if not os.path.lexists(sidecar):
         return None
-    with open(sidecar) as stream:
-        fields = stream.read().split()
-    return fields[0].lower() if fields and re.match(r"^[0-9a-fA-F]{64}$", fields[0]) else ""
+    try:
+        with open_regular(sidecar) as stream:
+            fields = stream.read(4096).split()
+    except OSError as error:
+        if error.errno != errno.EINVAL:
+            raise
+        return ""  # a FIFO or device in the sidecar's place records nothing
+    return fields[0].decode("ascii").lower() if fields and re.match(rb"^[0-9a-fA-F]{64}$", fields[0]) else ""
 
 
 def fsync_path(path):
@@ -101,9 +161,10 @@ def expand_glob(path):
 
 def parse_mode(mode):
     """Permission bits from an octal string such as '0600', or an int as it is; ValueError otherwise."""
-    if isinstance(mode, int):
-        return mode
     try:
-        return int(str(mode), 8)
+        bits = mode if isinstance(mode, int) and not isinstance(mode, bool) else int(str(mode), 8)
     except ValueError:
+        bits = -1
+    if not 0 <= bits <= 0o7777:
         raise ValueError("mode must be an octal string such as '0600', got %r" % (mode,))
+    return bits

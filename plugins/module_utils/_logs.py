@@ -25,10 +25,20 @@ def offset_seconds(zone):
 
 
 def line_time(line, now):
-    """Seconds since the epoch of the line's time stamp, or None. Stamps without a zone are local time."""
+    """Seconds since the epoch of the line's time stamp, or None, also for a stamp that names no real moment (month
+    13, day 0). Stamps without a zone are local time."""
+    try:
+        return _line_time(line, now)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _line_time(line, now):
     match = ISO.match(line)
     if match:
         fields = [int(value) for value in match.groups()[:6]]
+        if not (1 <= fields[1] <= 12 and 1 <= fields[2] <= 31 and fields[3] < 24 and fields[4] < 60 and fields[5] < 61):
+            return None
         if match.group(7):
             return calendar.timegm(tuple(fields) + (0, 0, 0)) - offset_seconds(match.group(7))
         return time.mktime(tuple(fields) + (0, 0, -1))

@@ -60,6 +60,13 @@ SCHEMA_ARGUMENT_SPEC = dict(
 
 LOCK_NOT_AVAILABLE = "55P03"
 QUERY_CANCELED = "57014"
+INSUFFICIENT_PRIVILEGE = "42501"
+# Why VACUUM passes over a relation with a WARNING instead of an error, by SQLSTATE: the server's words are in the
+# server's language (lc_messages), the codes are not.
+SKIP_REASONS = {LOCK_NOT_AVAILABLE: "locked by another session (SKIP_LOCKED)",
+                INSUFFICIENT_PRIVILEGE: "only its owner or a superuser may vacuum it"}
+# How often a session whose client has gone is noticed and its work stopped (PostgreSQL 14 and newer).
+CLIENT_CHECK_INTERVAL = "2s"
 
 
 def postgresql_common_argument_spec():
@@ -104,8 +111,11 @@ class Session(object):
                 params["db"], params["login_user"], describe_server(params), one_line(error)))
         self.conn.autocommit = True
         self._notices = []
-        if hasattr(self.conn, "add_notice_handler"):
-            self.conn.add_notice_handler(lambda diagnostic: self._notices.append(diagnostic.message_primary))
+        # psycopg 3 gives each notice's SQLSTATE; psycopg2 only its text, in the server's language.
+        self.notice_states = hasattr(self.conn, "add_notice_handler")
+        if self.notice_states:
+            self.conn.add_notice_handler(
+                lambda diagnostic: self._notices.append((diagnostic.sqlstate, diagnostic.message_primary)))
         self.version = int(self.scalar("SELECT current_setting('server_version_num')"))
         if read_only:
             self.scalar("SELECT set_config('default_transaction_read_only', 'on', false)")
@@ -132,19 +142,23 @@ class Session(object):
         return next(iter(rows[0].values())) if rows else None
 
     def take_notices(self):
-        """Notices and warnings since the last call (VACUUM reports tables it skipped this way)."""
-        if not hasattr(self.conn, "add_notice_handler"):
-            self._notices.extend(" ".join(notice.split(":", 1)[-1].split()) for notice in self.conn.notices)
+        """(SQLSTATE or None, message) of the notices and warnings since the last call (VACUUM reports tables it
+        skipped this way)."""
+        if not self.notice_states:
+            self._notices.extend((None, " ".join(notice.split(":", 1)[-1].split())) for notice in self.conn.notices)
             del self.conn.notices[:]
         notices, self._notices = self._notices, []
         return notices
 
     def set_timeouts(self, lock_timeout, statement_timeout):
-        """Session limits, so that the application never queues behind a maintenance statement."""
+        """Session limits, so that the application never queues behind a maintenance statement; and, from
+        PostgreSQL 14, the server checks that the module is still there, so that the work of a killed run stops."""
         statements = [
             sql.SQL("SET lock_timeout = {}").format(sql.Literal(lock_timeout)),
             sql.SQL("SET statement_timeout = {}").format(sql.Literal(statement_timeout)),
         ]
+        if self.version >= 140000:
+            statements.append(sql.SQL("SET client_connection_check_interval = {}").format(sql.Literal(CLIENT_CHECK_INTERVAL)))
         try:
             for statement in statements:
                 self.execute(statement)
@@ -207,7 +221,7 @@ def resolve_relations(session, names, kinds, what):
     for name in names:
         schema, relation = split_name(name)
         rows = session.execute(
-            "SELECT c.oid, n.nspname AS schema, c.relname AS name FROM pg_class c"
+            "SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind FROM pg_class c"
             " JOIN pg_namespace n ON n.oid = c.relnamespace"
             " WHERE c.relname = %s AND c.relkind::text = ANY(%s)"
             " AND (n.nspname = %s OR (%s::text IS NULL AND n.nspname = ANY(current_schemas(false))))"
@@ -249,7 +263,7 @@ def pgstattuple_schema(session):
 # Statistics of every user table: dead tuples, modifications since ANALYZE, ages of the last (auto)vacuum and
 # (auto)analyze in seconds (NULL when never), size. Ages are computed by the server, so clocks do not matter.
 TABLE_STATISTICS = """
-SELECT c.oid, n.nspname AS schema, c.relname AS name,
+SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind,
        s.n_live_tup::bigint AS live_tuples, s.n_dead_tup::bigint AS dead_tuples,
        s.n_mod_since_analyze::bigint AS modified_since_analyze,
        CASE WHEN s.n_live_tup + s.n_dead_tup > 0
@@ -307,6 +321,17 @@ indexes AS (
          (SELECT sum(s.avg_width) FROM pg_attribute a
             JOIN pg_stats s ON s.schemaname = t.nspname AND s.tablename = t.relname AND s.attname = a.attname
            WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)) AS key_width,
+         -- Distinct keys: B-tree deduplication (PostgreSQL 13) stores each once with the row pointers of its rows.
+         (SELECT exp(sum(ln(greatest(1, CASE WHEN s.n_distinct < 0 THEN -s.n_distinct * greatest(t.reltuples, 1)
+                                             ELSE s.n_distinct END))))
+            FROM pg_attribute a
+            JOIN pg_stats s ON s.schemaname = t.nspname AND s.tablename = t.relname AND s.attname = a.attname
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)) AS key_groups,
+         current_setting('server_version_num')::int >= 130000 AND NOT i.indisunique AND i.indnatts = i.indnkeyatts
+           AND NOT EXISTS (SELECT 1 FROM unnest(ic.reloptions) opt WHERE opt ~* '^deduplicate_items=(off|false|no|0)$')
+           AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+                             AND a.atttypid IN ('numeric'::regtype, 'float4'::regtype, 'float8'::regtype,
+                                                'jsonb'::regtype)) AS deduplicated,
          0 = ANY(i.indkey) AS has_expressions
   FROM pg_index i
   JOIN pg_class ic ON ic.oid = i.indexrelid
@@ -314,10 +339,18 @@ indexes AS (
   JOIN tables t ON t.oid = i.indrelid
 ),
 index_estimates AS (
+  -- An index tuple: 8 bytes of header and pointer, a 4-byte line pointer, the key aligned to 8 bytes; with
+  -- deduplication, one tuple per distinct key (and per 400 rows of it, a posting list's limit) plus 6 bytes a row.
   SELECT oid, 'index' AS kind, pages,
          CASE WHEN key_width IS NULL OR has_expressions OR reltuples < 0 THEN NULL
-              ELSE 1 + greatest(1, ceil(reltuples * (8 + 4 + (ceil(key_width / 8.0) * 8))
-                                        / ((block_size - 24 - 16) * fillfactor / 100.0)))::bigint END AS expected_pages
+              ELSE 1 + greatest(1, ceil(
+                CASE WHEN deduplicated
+                     THEN least(reltuples, greatest(coalesce(key_groups, reltuples), reltuples / 400))
+                            * (8 + 4 + (ceil(key_width / 8.0) * 8))
+                          + greatest(0, reltuples - least(reltuples, greatest(coalesce(key_groups, reltuples),
+                                                                              reltuples / 400))) * 6
+                     ELSE reltuples * (8 + 4 + (ceil(key_width / 8.0) * 8)) END
+                / ((block_size - 24 - 16) * fillfactor / 100.0)))::bigint END AS expected_pages
   FROM indexes, settings
 )
 SELECT e.oid, e.kind, e.pages, e.expected_pages, s.block_size FROM table_estimates e, settings s
@@ -336,10 +369,15 @@ def _estimate(pages, expected_pages, block_size, method):
 
 
 def bloat_estimates(session, schemas=(), exclude_schemas=(), min_size=0):
-    """Estimated bloat of tables and B-tree indexes: {oid: {ratio, wasted_bytes, method}}.
+    """Estimated bloat of tables and B-tree indexes: {oid: {ratio, wasted_bytes, method}}, each from the source that
+    is right for it, as checked against freshly rebuilt copies.
 
-    pgstattuple measures when the extension is installed (for relations of at least min_size bytes, since
-    it reads them); the catalog estimate covers the rest.
+    The catalog estimate (column statistics, tuple and page overheads, fill factor, B-tree deduplication) comes
+    within a few per cent of a rebuilt copy, and is used wherever the statistics allow it. pgstattuple, when
+    installed, measures what the catalog cannot estimate (tables never analyzed, expression indexes), for relations
+    of at least min_size bytes since it reads them: pgstattuple_approx counts free space by the free space map's
+    32-byte steps and so overstates live bytes, and pgstatindex counts the entries of dead rows as used space.
+    Invalid indexes (left by an interrupted CONCURRENTLY build) are never measured: pgstatindex refuses them.
     """
     where, params = schema_filter(schemas, exclude_schemas)
     estimates = {}
@@ -348,36 +386,47 @@ def bloat_estimates(session, schemas=(), exclude_schemas=(), min_size=0):
     extension = pgstattuple_schema(session)
     if extension is None:
         return estimates
+    unestimated = [oid for oid, estimate in estimates.items() if estimate["ratio"] is None]
     measured = sql.SQL("""
-SELECT c.oid, c.relkind,
-       CASE WHEN c.relkind IN ('r', 'm') THEN (SELECT table_len::float8 / greatest(approx_tuple_len, 1)
-                                                FROM {approx}(c.oid))
-            ELSE (SELECT 90 / nullif(avg_leaf_density, 'NaN')::float8 FROM {index}(c.oid::regclass)) END AS ratio,
-       pg_relation_size(c.oid) AS size
+SELECT c.oid, c.relkind, pg_relation_size(c.oid) AS size, current_setting('block_size')::int AS block_size,
+       CASE WHEN c.relkind IN ('r', 'm') THEN
+         (SELECT a.table_len / greatest(
+                   (a.approx_tuple_len + a.approx_tuple_count * 8)
+                   * current_setting('block_size')::float8 / (current_setting('block_size')::int - 24)
+                   / (coalesce((SELECT substring(opt FROM '^fillfactor=(\\d+)')::int
+                                FROM unnest(c.reloptions) opt WHERE opt ~ '^fillfactor='), 100) / 100.0),
+                   current_setting('block_size')::float8)
+          FROM {approx}(c.oid) a)
+       ELSE (SELECT 90 / nullif(avg_leaf_density, 'NaN')::float8 FROM {index}(c.oid::regclass)) END AS ratio
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_am am ON am.oid = c.relam
+LEFT JOIN pg_index x ON x.indexrelid = c.oid
 WHERE ({where}) AND pg_relation_size(c.oid) >= %s
-  AND (c.relkind IN ('r', 'm') OR (c.relkind = 'i' AND am.amname = 'btree'))
+  AND c.oid = ANY(%s::oid[])
+  AND (c.relkind IN ('r', 'm') OR (c.relkind = 'i' AND am.amname = 'btree' AND x.indisvalid))
 """).format(approx=sql.Identifier(extension, "pgstattuple_approx"), index=sql.Identifier(extension, "pgstatindex"),
             where=where)
-    for row in session.execute(measured, params + [min_size]):
+    for row in session.execute(measured, params + [min_size, unestimated]):
         if row["ratio"] is None:
             continue
         ratio = round(row["ratio"], 2)
         estimates[row["oid"]] = dict(
             ratio=ratio, wasted_bytes=int(row["size"] * max(0.0, 1 - 1 / ratio)) if ratio > 0 else 0,
-            method="pgstattuple")
+            method="pgstattuple" if row["relkind"] != "i" else "pgstatindex")
     return estimates
 
 
-def attempt(session, statement):
+def attempt(session, statement, evidence=None):
     """Run one maintenance statement: (outcome, reason, seconds), outcome V(done), V(skipped) or V(failed).
 
     Giving up on a lock (lock_timeout, or SKIP_LOCKED's warning) and a statement_timeout are skips: the
-    application had the relation, and the next run tries again.
+    application had the relation, and the next run tries again. A warning is told apart by its SQLSTATE, whatever
+    the server's language; where the driver gives none (psycopg2), by ``evidence(session)``, a value the work
+    changes (a vacuum counter, a file node), read before and after.
     """
     started = time.monotonic()
     session.take_notices()
+    before = evidence(session) if evidence is not None and not session.notice_states else None
     try:
         session.execute(statement)
     except driver.Error as error:
@@ -388,10 +437,34 @@ def attempt(session, statement):
             return "skipped", "cancelled by statement_timeout (%s)" % one_line(error), seconds
         return "failed", one_line(error), seconds
     seconds = time.monotonic() - started
-    skipped = [notice for notice in session.take_notices() if "skipping" in notice]
-    if skipped:
-        return "skipped", skipped[0], seconds
+    for state, message in session.take_notices():
+        if state in SKIP_REASONS:
+            return "skipped", "%s: %s" % (SKIP_REASONS[state], message), seconds
+    if before is not None and not changed_since(session, evidence, before):
+        return "skipped", "the server passed over it: %s, or %s" % (
+            SKIP_REASONS[LOCK_NOT_AVAILABLE], SKIP_REASONS[INSUFFICIENT_PRIVILEGE]), seconds
     return "done", None, seconds
+
+
+def changed_since(session, evidence, before, patience=2.0):
+    """Whether evidence(session) moved from before. Statistics reach other sessions at once from PostgreSQL 15; the
+    statistics collector of older servers passes them on within about half a second."""
+    deadline = time.monotonic() + (patience if session.version < 150000 else 0)
+    while True:
+        if evidence(session) != before:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+        session.execute("SELECT pg_stat_clear_snapshot()")
+
+
+def free_connections(session):
+    """Connections the server can still take from roles that are not superusers."""
+    return session.scalar(
+        "SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int"
+        " - coalesce((SELECT setting::int FROM pg_settings WHERE name = 'reserved_connections'), 0)"
+        " - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')")
 
 
 def run_concurrently(sessions, items, work):

@@ -5,30 +5,42 @@
 
 """Durations and sizes as people write them in inventories (26h, 7d, 10M) and as reports print them."""
 
+import math
 import re
 
 DURATION_UNITS = dict(s=1, m=60, h=3600, d=86400, w=604800)
 SIZE_UNITS = dict(b=1, k=1024, m=1024 ** 2, g=1024 ** 3, t=1024 ** 4)
+# A thousand years and an exbibyte: anything larger is a typing error, and would overflow what uses it.
+MAX_SECONDS = 1000 * 366 * 86400
+MAX_BYTES = 1024 ** 6
 
 
 def parse_duration(value):
     """Seconds from ``90m``, ``26h``, ``7d``, ``2w`` or a number of seconds."""
-    if isinstance(value, (int, float)):
-        return float(value)
-    match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", str(value).lower())
-    if not match:
-        raise ValueError("%r is not a duration such as 90m, 26h, 7d or a number of seconds" % (value,))
-    return float(match.group(1)) * DURATION_UNITS.get(match.group(2) or "s")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        # Blanks are stripped before matching: blanks on both sides of an optional part make the match quadratic.
+        match = re.match(r"^(\d+(?:\.\d+)?) *([smhdw]?)$", str(value).strip().lower())
+        if not match:
+            raise ValueError("%r is not a duration such as 90m, 26h, 7d or a number of seconds" % (value,))
+        seconds = float(match.group(1)) * DURATION_UNITS.get(match.group(2) or "s")
+    if not math.isfinite(seconds) or abs(seconds) > MAX_SECONDS:
+        raise ValueError("%r is not a duration such as 90m, 26h, 7d: too large" % (value,))
+    return seconds
 
 
 def parse_size(value):
     """Bytes from ``512k``, ``10M``, ``1.5G`` (powers of 1024) or a number of bytes."""
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
-    match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)(?:i?b)?\s*$", str(value).lower())
+    match = re.match(r"^(\d+(?:\.\d+)?) *([bkmgt]?)(?:i?b)?$", str(value).strip().lower())
     if not match:
         raise ValueError("%r is not a size such as 512k, 10M, 1.5G or a number of bytes" % (value,))
-    return int(float(match.group(1)) * SIZE_UNITS[match.group(2) or "b"])
+    size = float(match.group(1)) * SIZE_UNITS[match.group(2) or "b"]
+    if not math.isfinite(size) or size > MAX_BYTES:
+        raise ValueError("%r is not a size such as 512k, 10M, 1.5G: too large" % (value,))
+    return int(size)
 
 
 def human_duration(seconds):

@@ -30,7 +30,10 @@ options:
   paths:
     description:
       - Certificate files, folders and glob patterns on the host.
-      - A file listed by name must hold a certificate; files found in folders or by globs that hold none are skipped.
+      - A file listed by name must be a regular file holding a certificate, else it is an V(error) entry. Among the
+        files found in folders or by globs, named pipes, sockets and devices are passed over, and so are files that
+        hold no certificate at all (no PEM certificate block, not DER); a PEM certificate block that is damaged or
+        cut off before its END line is an V(error) entry wherever it is found.
     type: list
     elements: path
     default: []
@@ -53,7 +56,8 @@ options:
     default: false
   endpoints:
     description:
-      - TLS endpoints, each a V(host:port) string (V([2001:db8::1]:443) for IPv6; the port defaults to 443) or a dict.
+      - TLS endpoints, each a V(host:port) string (V([2001:db8::1]:443) for IPv6; the port, 1 to 65535, defaults to
+        443) or a dict.
       - A dict has C(host), and optionally C(port), C(server_name) (the name sent as SNI and matched against the
         certificate; by default the host unless it is an address), C(starttls) (one of V(smtp), V(imap), V(pop3),
         V(ftp), V(postgres), V(ldap); the port then defaults to that protocol's) and C(timeout).
@@ -67,14 +71,17 @@ options:
     default: 16
   timeout:
     description:
-      - Seconds each network step of an endpoint (connect, STARTTLS, handshake) may take.
+      - Seconds each connection to an endpoint may take in all, from connecting through STARTTLS to the end of the
+        TLS handshake; a server that trickles its answer a byte at a time is cut off at that deadline.
     type: float
     default: 10
   verify_chain:
     description:
-      - Verify that each certificate chains to a trusted certificate, every signature and validity period checked.
-      - For files, the other certificates of the same file serve as intermediates; for endpoints, OpenSSL verifies the
-        chain the server sends.
+      - Verify that each certificate chains to a trusted certificate, as OpenSSL verifies it - signatures, validity
+        periods, and that every issuer may issue (basic constraints CA, key usage keyCertSign, path length).
+      - For files, C(openssl verify) judges each certificate, the other certificates of the same file serving as
+        untrusted intermediates (the C(openssl) command must be installed); for endpoints, OpenSSL verifies the chain
+        the server sends during the handshake.
     type: bool
     default: false
   ca_file:
@@ -132,7 +139,8 @@ certificates:
   elements: dict
   contains:
     source:
-      description: The file (with C(#N) for the Nth certificate of a file holding several) or the endpoint.
+      description: The file (with C(#N) for the Nth certificate of a file holding several) or the endpoint, with the
+        server name it was asked for when that is not its host, and the STARTTLS protocol.
       type: str
     kind:
       description: V(file) or V(endpoint).
@@ -144,7 +152,7 @@ certificates:
       description: Which certificate of the file, from 1.
       type: int
     endpoint:
-      description: V(host:port), for endpoint certificates.
+      description: V(host:port) (V([address]:port) for IPv6), for endpoint certificates.
       type: str
     status:
       description: V(ok), V(warning), V(critical), V(expired), V(not_yet_valid) or V(error).
@@ -243,17 +251,19 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._certificates i
     CRYPTOGRAPHY_IMPORT_ERROR,
     EXPIRY_THRESHOLD_ARGUMENT_SPEC,
     CertificateError,
+    NotACertificate,
     certificates_in,
     describe,
+    endpoint_address,
     endpoint_label,
     fetch,
+    first_line,
     judge,
-    load_trust_store,
     matches_hostname,
     parse_endpoint,
-    verify_chain,
+    verify_with_openssl,
 )
-from ansible_collections.upkeep.maintenance.plugins.module_utils._files import expand_glob, is_glob
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import expand_glob, is_glob, is_regular_file, read_regular_file
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import (
     FAIL_ON_STATUSES,
     failing_entries,
@@ -278,13 +288,15 @@ def expand_paths(paths, patterns, recurse, allow_empty_globs):
             if not matches and not allow_empty_globs:
                 listed.append(path)  # reported as an error: the user expected something there
             for match in matches:
-                if os.path.isfile(match):
+                if is_regular_file(match):
                     add(match, found)
         elif os.path.isdir(path):
+            # Named pipes, sockets and devices among the files are passed over: opening a pipe waits for a writer.
             for folder, folders, files in os.walk(path):
                 folders.sort()
                 for name in sorted(files):
-                    if any(fnmatch.fnmatch(name, pattern) for pattern in patterns):
+                    if any(fnmatch.fnmatch(name, pattern) for pattern in patterns) and \
+                            is_regular_file(os.path.join(folder, name)):
                         add(os.path.join(folder, name), found)
                 if not recurse:
                     break
@@ -298,12 +310,19 @@ class Check(object):
         self.module = module
         self.params = module.params
         self.now = datetime.datetime.now(datetime.timezone.utc)
-        self.trusted = None
+        self.openssl = None
 
     def entry(self, certificate, base):
-        entry = dict(base, **describe(certificate))
-        entry["status"], entry["days_remaining"] = judge(
-            certificate, self.now, self.params["warn_days"], self.params["critical_days"])
+        """The certificate's entry; an error entry when it cannot be described. cryptography parses extensions only
+        when they are read and raises several kinds of exception for malformed DER, so that one damaged certificate
+        must not cost the other certificates of the batch."""
+        try:
+            entry = dict(base, **describe(certificate))
+            entry["status"], entry["days_remaining"] = judge(
+                certificate, self.now, self.params["warn_days"], self.params["critical_days"])
+        except Exception as error:  # noqa: B902  (any parse failure of one certificate)
+            return self.error(base, "%smalformed certificate: %s" % (
+                base["source"] + ": " if base["kind"] == "endpoint" else "", first_line(error)))
         entry["problems"] = []
         return entry
 
@@ -324,13 +343,14 @@ class Check(object):
     def read_file(self, path, listed):
         base = dict(kind="file", path=path, source=path, position=1)
         try:
-            with open(path, "rb") as handle:
-                data = handle.read()
+            data = read_regular_file(path)
         except (IOError, OSError) as error:
             return [self.error(base, "cannot read %s: %s" % (path, error.strerror or error))]
         found = certificates_in(data)
+        if not listed and all(isinstance(certificate, NotACertificate) for _position, certificate in found):
+            return []  # not a certificate file, among the other files of a folder
         if not found:
-            return [self.error(base, "no certificate in %s" % path)] if listed else []
+            return [self.error(base, "no certificate in %s" % path)]
         good = [certificate for _position, certificate in found if not isinstance(certificate, CertificateError)]
         entries = []
         for position, certificate in found:
@@ -339,36 +359,43 @@ class Check(object):
                 entries.append(self.error(where, str(certificate)))
                 continue
             entry = self.entry(certificate, where)
-            if self.params["verify_chain"]:
+            if entry["status"] != "error" and self.params["verify_chain"]:
                 others = [other for other in good if other is not certificate]
-                valid, message = verify_chain(certificate, others, self.trusted, self.now)
+                valid, message = verify_with_openssl(self.openssl, certificate, others, self.params["ca_file"])
                 entry["chain"] = dict(valid=valid, message=message)
-            entries.append(self.escalate(entry))
+            entries.append(self.escalate(entry) if entry["status"] != "error" else entry)
         return entries
 
     def read_endpoint(self, endpoint):
         label = endpoint_label(endpoint)
-        base = dict(kind="endpoint", endpoint="%s:%d" % (endpoint["host"], endpoint["port"]), source=label,
+        base = dict(kind="endpoint", endpoint=endpoint_address(endpoint), source=label,
                     server_name=endpoint["server_name"], starttls=endpoint["starttls"])
         try:
             certificate, chain = fetch(endpoint, self.params["verify_chain"], self.params["ca_file"])
         except CertificateError as error:
             return [self.error(base, "%s: %s" % (label, error))]
         except ValueError as error:
-            return [self.error(base, "%s: the server sent an unreadable certificate: %s" % (label, error))]
+            return [self.error(base, "%s: the server sent an unreadable certificate: %s" % (label, first_line(error)))]
         entry = self.entry(certificate, base)
+        if entry["status"] == "error":
+            return [entry]
         if chain is not None:
             entry["chain"] = chain
         if self.params["check_hostname"] and endpoint["server_name"]:
-            entry["hostname_match"] = matches_hostname(certificate, endpoint["server_name"])
+            try:
+                entry["hostname_match"] = matches_hostname(certificate, endpoint["server_name"])
+            except Exception as error:  # noqa: B902  (a malformed name extension, as in entry())
+                return [self.error(base, "%s: malformed certificate: %s" % (label, first_line(error)))]
         return [self.escalate(entry)]
 
     def run(self, endpoints):
-        if self.params["verify_chain"]:
-            try:
-                self.trusted = load_trust_store(self.params["ca_file"])
-            except (IOError, OSError) as error:
-                self.module.fail_json(msg="cannot read the trusted certificates: %s" % error)
+        if self.params["verify_chain"] and self.params["paths"]:
+            self.openssl = self.module.get_bin_path("openssl")
+            if not self.openssl:
+                self.module.fail_json(msg="verify_chain of certificate files needs the openssl command, which "
+                                          "verifies the chains (Debian and Ubuntu: apt install openssl)")
+        if self.params["ca_file"] and not is_regular_file(self.params["ca_file"]):
+            self.module.fail_json(msg="cannot read the trusted certificates: %s is not a readable file" % self.params["ca_file"])
         listed, found = expand_paths(self.params["paths"], self.params["patterns"], self.params["recurse"],
                                      self.params["allow_empty_globs"])
         with concurrent.futures.ThreadPoolExecutor(max_workers=self.params["concurrency"]) as pool:
@@ -389,7 +416,9 @@ def contract_entry(certificate):
     elif status == "not_yet_valid":
         summary = "certificate %s is not valid before %s" % (name, certificate["not_before"])
     elif status == "expired":
-        summary = "certificate %s expired %s ago (%s)" % (name, plural(-certificate["days_remaining"], "day"), certificate["not_after"])
+        summary = "certificate %s expired %s ago (%s)" % (
+            name, plural(-certificate["days_remaining"], "day") if certificate["days_remaining"] else "less than a day",
+            certificate["not_after"])
     else:
         summary = "certificate %s expires in %s (%s)" % (name, plural(certificate["days_remaining"], "day"), certificate["not_after"])
     if certificate.get("problems"):

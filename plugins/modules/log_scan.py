@@ -80,7 +80,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._files import expand_glob
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import expand_glob, is_glob, is_regular_file, open_regular
 from ansible_collections.upkeep.maintenance.plugins.module_utils._logs import line_time
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
 from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration, parse_duration
@@ -93,7 +93,7 @@ def iso(moment):
 def scan(path, patterns, since, now):
     """(matches in the window, first, last): lines are read as bytes and decoded leniently."""
     matches, first, last, current, stamped = 0, None, None, None, False
-    with open(path, "rb") as stream:
+    with open_regular(path) as stream:
         for raw in stream:
             line = raw.decode("utf-8", "replace")
             moment = line_time(line, now)
@@ -121,9 +121,15 @@ def expand(module):
             patterns = [re.compile(pattern) for pattern in spec.get("patterns") or params["patterns"]]
         except re.error as error:
             module.fail_json(msg="%s: bad pattern: %s" % (spec["path"], error))
+        try:
+            warning, critical = int(spec.get("warning", params["warning"])), int(spec.get("critical", params["critical"]))
+        except (TypeError, ValueError):
+            module.fail_json(msg="%s: warning and critical must be whole numbers of lines" % spec["path"])
         for path in expand_glob(spec["path"]):
-            wanted.append((path, patterns, int(spec.get("warning", params["warning"])),
-                           int(spec.get("critical", params["critical"]))))
+            # A glob may match pipes and sockets beside the logs (a FIFO log sink, say): only regular files are read.
+            if is_glob(spec["path"]) and not is_regular_file(path):
+                continue
+            wanted.append((path, patterns, warning, critical))
     return wanted
 
 

@@ -363,6 +363,13 @@ class Report(object):
             row.update(bloat_ratio=estimate["ratio"], wasted_bytes=estimate["wasted_bytes"], bloat_method=estimate["method"])
             indexes.append(row)
             self.check_bloat("index", row["schema"], row["name"], row)
+        for row in indexes:
+            if not row["valid"]:
+                self.finding("postgresql_invalid_index", "%s.%s" % (row["schema"], row["name"]), "warning",
+                             "index %s.%s on %s (%s) is invalid: an interrupted CREATE INDEX or REINDEX CONCURRENTLY "
+                             "left it, and every write still maintains it" % (
+                                 row["schema"], row["name"], row["table"], human_bytes(row["size"])),
+                             size_bytes=row["size"])
         unused = [dict(schema=row["schema"], table=row["table"], name=row["name"], size=row["size"])
                   for row in indexes if row["scans"] == 0 and not row["unique"] and not row["constraint"] and row["valid"]]
         for index in unused:

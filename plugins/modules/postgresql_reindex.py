@@ -16,7 +16,8 @@ description:
     the table throughout.
   - An interrupted concurrent rebuild leaves an invalid copy named C(<index>_ccnew) (or C(_ccold)) that slows down every
     write and is never used. They are found and dropped (C(DROP INDEX CONCURRENTLY)) before any rebuild, and right
-    after a rebuild of this run that gives up.
+    after a rebuild of this run that gives up. A drop that cannot get its lock is tried three times; a leftover
+    that still remains fails the task, named in RV(leftovers_remaining).
   - A rebuild that would wait for the application longer than the session's O(lock_timeout) or O(statement_timeout)
     gives up, is reported as skipped, and its leftover is dropped.
 author:
@@ -141,6 +142,12 @@ leftovers_dropped:
   type: list
   elements: str
   sample: [public.orders_updated_idx_ccnew]
+leftovers_remaining:
+  description: Invalid leftovers that could not be dropped; the task fails when there is one.
+  returned: always
+  type: list
+  elements: str
+  sample: []
 bytes_reclaimed:
   description: Size before minus size after, summed over the rebuilt indexes.
   returned: always
@@ -166,6 +173,8 @@ upkeep_results:
   elements: dict
 """
 
+import time
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.upkeep.maintenance.plugins.module_utils._postgresql import (
@@ -183,6 +192,9 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._postgresql imp
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
 
 CONCURRENTLY_VERSION = 120000
+# A leftover's DROP INDEX is tried this many times, this many seconds apart, each within lock_timeout.
+DROP_ATTEMPTS = 3
+DROP_PAUSE = 1.0
 
 INDEXES = """
 SELECT i.indexrelid AS oid, n.nspname AS schema, t.relname AS "table", c.relname AS name,
@@ -206,6 +218,7 @@ class Reindex(object):
         self.session = session
         self.sql = []
         self.leftovers_dropped = []
+        self.leftovers_remaining = []
         self.entries = []
 
     def indexes(self, where, params):
@@ -247,7 +260,7 @@ class Reindex(object):
             if self.module.check_mode:
                 outcome, reason = "done", None
             else:
-                outcome, reason, _seconds = attempt(self.session, statement)
+                outcome, reason = self.drop(statement)
             if outcome == "done":
                 self.leftovers_dropped.append(name)
                 self.entries.append(result_entry(
@@ -256,9 +269,23 @@ class Reindex(object):
                         "would have " if self.module.check_mode else "", name),
                     metrics=dict(size_bytes=row["size"]), details=dict(sql=self.sql[-1])))
             else:
+                # Every write to the table still maintains the invalid index: not something to leave with a warning.
+                self.leftovers_remaining.append(name)
                 self.entries.append(result_entry(
-                    "postgresql_reindex", target, "warning",
-                    "the invalid leftover %s could not be dropped: %s" % (name, reason), details=dict(sql=self.sql[-1])))
+                    "postgresql_reindex", target, "failed",
+                    "the invalid leftover %s (%s) remains, still maintained on every write: it could not be dropped "
+                    "after %d attempts: %s" % (name, human_bytes(row["size"]), DROP_ATTEMPTS, reason),
+                    metrics=dict(size_bytes=row["size"]), details=dict(sql=self.sql[-1])))
+
+    def drop(self, statement):
+        """DROP INDEX, tried again while the application holds the table: a dropped leftover is the point."""
+        for attempt_number in range(DROP_ATTEMPTS):
+            outcome, reason, _seconds = attempt(self.session, statement)
+            if outcome != "skipped":
+                break
+            if attempt_number + 1 < DROP_ATTEMPTS:
+                time.sleep(DROP_PAUSE)
+        return outcome, reason
 
     def rebuild(self, index):
         statement = sql.SQL("REINDEX INDEX {}{}").format(
@@ -336,6 +363,7 @@ def main():
         indexes=[dict((key, value) for key, value in index.items() if key not in ("oid", "outcome", "size", "valid"))
                  for index in chosen],
         leftovers_dropped=reindex.leftovers_dropped,
+        leftovers_remaining=reindex.leftovers_remaining,
         bytes_reclaimed=sum(index["size_before"] - index["size_after"] for index in done),
         sql=settings + reindex.sql,
         server_version=reindex.session.version,
@@ -343,9 +371,13 @@ def main():
             "postgresql_reindex", module.params["db"], "ok", "nothing to rebuild: no index over the bloat thresholds")],
     )
     failed = [index for index in chosen if index["outcome"] == "failed"]
-    if failed:
-        module.fail_json(msg="REINDEX failed on %s" % "; ".join(
-            "%s.%s: %s" % (index["schema"], index["name"], index["skip_reason"]) for index in failed), **result)
+    if failed or reindex.leftovers_remaining:
+        problems = ["REINDEX failed on %s" % "; ".join(
+            "%s.%s: %s" % (index["schema"], index["name"], index["skip_reason"]) for index in failed)] if failed else []
+        if reindex.leftovers_remaining:
+            problems.append("invalid leftovers remain, still maintained on every write: %s" % ", ".join(
+                reindex.leftovers_remaining))
+        module.fail_json(msg="; ".join(problems), **result)
     module.exit_json(msg="%d indexes rebuilt, %d leftovers dropped" % (len(done), len(reindex.leftovers_dropped)), **result)
 
 

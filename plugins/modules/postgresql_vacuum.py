@@ -111,6 +111,8 @@ options:
   jobs:
     description:
       - Tables vacuumed at once, each on its own connection, like C(vacuumdb --jobs). The largest tables start first.
+      - Extra connections come only out of half of the connections the server has free for ordinary roles, so that
+        the application keeps the rest; RV(jobs) says how many were used.
     type: int
     default: 1
 seealso:
@@ -218,6 +220,11 @@ sql:
   type: list
   elements: str
   sample: ["SET lock_timeout = '5s'", "SET statement_timeout = '0'", "VACUUM (ANALYZE, SKIP_LOCKED) \"public\".\"orders\""]
+jobs:
+  description: Connections used to vacuum (0 in check mode and when nothing was due).
+  returned: always
+  type: int
+  sample: 2
 server_version:
   description: The server's version number (C(server_version_num)).
   returned: always
@@ -257,9 +264,11 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.upkeep.maintenance.plugins.module_utils._postgresql import (
     SCHEMA_ARGUMENT_SPEC,
     TIMEOUT_ARGUMENT_SPEC,
+    PostgreSQLMaintenanceError,
     attempt,
     bloat_estimates,
     connect,
+    free_connections,
     postgresql_common_argument_spec,
     require_driver,
     resolve_relations,
@@ -376,13 +385,28 @@ class Vacuum(object):
         if self.params["analyze"]:
             words.append("analyze")
         return dict(
-            oid=table["oid"], schema=table["schema"], name=table["name"], action=" ".join(words), reason=table["reason"],
+            oid=table["oid"], relkind=table.get("relkind", "r"), schema=table["schema"], name=table["name"],
+            action=" ".join(words), reason=table["reason"],
             dead_tuples_before=table["dead_tuples"], dead_tuples_after=table["dead_tuples"],
             size_before=table["size"], size_after=table["size"], duration=0.0, skipped=False, skip_reason=None,
             sql=self.session.render(self.statement(table)), statement=self.statement(table), outcome="planned")
 
+    @staticmethod
+    def evidence(table):
+        """What the statement changes when the server does the work: the file node of a table VACUUM FULL rewrites,
+        else its vacuum or analyze counter (a partitioned table has neither: its partitions do the work)."""
+        if table["relkind"] == "p":
+            return None
+        if "full" in table["action"]:
+            query = "SELECT relfilenode FROM pg_class WHERE oid = %s"
+        elif table["action"].startswith("vacuum"):
+            query = "SELECT pg_stat_get_vacuum_count(%s)"
+        else:
+            query = "SELECT pg_stat_get_analyze_count(%s)"
+        return lambda session: session.scalar(query, (table["oid"],))
+
     def run(self, session, table):
-        outcome, reason, seconds = attempt(session, table["statement"])
+        outcome, reason, seconds = attempt(session, table["statement"], self.evidence(table))
         table.update(outcome=outcome, duration=round(seconds, 3), skipped=outcome == "skipped", skip_reason=reason)
         if outcome == "done":
             after = session.execute(
@@ -422,17 +446,26 @@ def vacuum_database(module, session):
     plan = vacuum.choose()
     executed = session.set_timeouts(module.params["lock_timeout"], module.params["statement_timeout"])
     if not plan or module.check_mode:
-        return session.version, plan, executed
+        return session.version, plan, executed, 0
     sessions = [session]
     try:
-        for _index in range(min(module.params["jobs"], len(plan)) - 1):
-            sessions.append(connect(module.params))
+        for _index in range(jobs_allowed(module.params["jobs"], len(plan), free_connections(session)) - 1):
+            try:
+                sessions.append(connect(module.params))
+            except PostgreSQLMaintenanceError:
+                break  # the application took the slot meanwhile: work with the sessions there are
             sessions[-1].set_timeouts(module.params["lock_timeout"], module.params["statement_timeout"])
         run_concurrently(sessions, plan, vacuum.run)
     finally:
         for extra in sessions[1:]:
             extra.close()
-    return session.version, plan, executed
+    return session.version, plan, executed, len(sessions)
+
+
+def jobs_allowed(jobs, tables, free):
+    """Connections to vacuum with: as many as asked and as there are tables, but extra ones only from half of the
+    connections the server has free, so that the application keeps the other half."""
+    return max(1, min(jobs, tables, 1 + max(0, free) // 2))
 
 
 def main():
@@ -463,7 +496,7 @@ def main():
     require_driver(module)
 
     started = time.monotonic()
-    version, plan, executed = with_session(module, lambda session: vacuum_database(module, session))
+    version, plan, executed, jobs = with_session(module, lambda session: vacuum_database(module, session))
 
     for table in plan:
         del table["statement"]
@@ -476,6 +509,7 @@ def main():
         tables=[dict((key, value) for key, value in table.items() if key not in ("oid", "outcome")) for table in plan],
         sql=executed + [table["sql"] for table in plan],
         server_version=version,
+        jobs=jobs,
         dead_tuples_removed=sum(table["dead_tuples_before"] - table["dead_tuples_after"] for table in done),
         duration=round(time.monotonic() - started, 3),
         upkeep_results=entries,

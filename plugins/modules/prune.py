@@ -211,8 +211,14 @@ class Retention(object):
         pending = [self.root]
         while pending:
             folder = pending.pop()
-            with os.scandir(folder) as entries:
-                entries = list(entries)
+            try:
+                with os.scandir(folder) as entries:
+                    entries = list(entries)
+            except OSError as error:
+                if folder == self.root:
+                    raise
+                self.leave_alone(folder, "cannot read the folder: %s" % (error.strerror or error))
+                continue
             names = set(entry.name for entry in entries)
             for entry in entries:
                 if entry.is_dir(follow_symlinks=False):
@@ -231,7 +237,12 @@ class Retention(object):
                 elif compressing and entry.name.endswith(COMPRESSED_SUFFIXES):
                     continue
                 elif entry.is_file(follow_symlinks=False):
-                    found.append((entry.path, entry.stat(follow_symlinks=False)))
+                    try:
+                        found.append((entry.path, entry.stat(follow_symlinks=False)))
+                    except OSError as error:  # gone since the folder was listed
+                        self.leave_alone(entry.path, error.strerror or str(error))
+                else:
+                    self.leave_alone(entry.path, "not a regular file")
         found.sort(key=lambda item: (item[1].st_mtime, item[0]), reverse=True)
         return found
 

@@ -41,7 +41,11 @@ options:
     elements: raw
     default: []
   fix_permissions:
-    description: Take away permission bits beyond each private file's mode, and set its owner.
+    description:
+      - Take away permission bits beyond each private file's mode, and set its owner.
+      - A private file that is a symbolic link is judged by its target's mode but never fixed through the link (a
+        link planted where a private file was expected would hand this chmod to any file of the host); it is
+        reported with the link, and its target is fixed when it is listed by its own name.
     type: bool
     default: false
   env_files:
@@ -99,7 +103,8 @@ world_writable_count:
   returned: always
   type: int
 private_files:
-  description: Each private file with C(path), C(mode), C(owner), C(allowed_mode), C(status) and C(fixed).
+  description: Each private file with C(path), C(mode), C(owner), C(allowed_mode), C(status), C(fixed), C(problems)
+    and C(link) (the target of a symbolic link, or null).
   returned: always
   type: list
   elements: dict
@@ -128,14 +133,38 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._files import expand_glob
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import change_mode_here, expand_glob, open_regular, parse_mode
 from ansible_collections.upkeep.maintenance.plugins.module_utils._logs import line_time
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import plural, result_entry
 from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration, parse_duration
 
 FAILED_LOGIN = re.compile(r"(Failed password|authentication failure|Invalid user|FAILED LOGIN)", re.I)
 ADDRESS = re.compile(r"(?:from|rhost=)\s*([0-9a-fA-F:.]+)")
-ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def env_assignment(line):
+    """(key, value) of a C(KEY=VALUE) or C(export KEY=VALUE) line, the value without its quotes; None for comments
+    and anything else. String operations only: a regular expression with a lazy value and trailing blanks takes
+    quadratic time on a line of blanks."""
+    text = line.strip()
+    if text.startswith("#") or "=" not in text:
+        return None
+    key, _sep, value = text.partition("=")
+    key = key.strip()
+    if key.startswith("export") and key[6:7].isspace():
+        key = key[6:].strip()
+    if not ENV_KEY.match(key):
+        return None
+    return key, value.strip().strip("'\"")
+
+
+def same_device(path, device):
+    """Whether path is on that file system; a folder gone since it was listed is not."""
+    try:
+        return os.lstat(path).st_dev == device
+    except OSError:
+        return False
 
 
 class Review(object):
@@ -152,11 +181,13 @@ class Review(object):
         for root in self.params["world_writable_roots"]:
             device = os.lstat(root).st_dev if os.path.exists(root) else None
             for folder, folders, files in os.walk(root):
-                folders[:] = [name for name in folders
-                              if os.lstat(os.path.join(folder, name)).st_dev == device]
+                folders[:] = [name for name in folders if same_device(os.path.join(folder, name), device)]
                 for name in folders + files:
                     path = os.path.join(folder, name)
-                    info = os.lstat(path)
+                    try:
+                        info = os.lstat(path)
+                    except OSError:  # gone since the folder was listed
+                        continue
                     if stat.S_ISLNK(info.st_mode) or not info.st_mode & stat.S_IWOTH:
                         continue
                     if stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX:
@@ -172,15 +203,22 @@ class Review(object):
         results = []
         for spec in self.params["private_files"]:
             spec = spec if isinstance(spec, dict) else dict(path=spec)
-            allowed = int(str(spec.get("mode", "0600")), 8)
+            allowed = parse_mode(spec.get("mode", "0600"))
             for path in expand_glob(spec["path"]):
-                if not os.path.exists(path):
+                if not os.path.lexists(path):
                     continue
                 results.append(self.private_file(path, allowed, spec.get("owner")))
         return results
 
     def private_file(self, path, allowed, owner):
-        info = os.stat(path)
+        """A private file judged by its own mode, or by its target's when it is a symbolic link; fixed only when it
+        is not a link, and then through a descriptor opened without following links."""
+        link = os.readlink(path) if os.path.islink(path) else None
+        try:
+            info = os.stat(path)
+        except OSError as error:
+            self.finding("security_private_file", path, "failed", "cannot read its mode: %s" % (error.strerror or error))
+            return dict(path=path, status="failed", fixed=False, problems=[], link=link)
         mode = stat.S_IMODE(info.st_mode)
         try:
             current_owner = pwd.getpwuid(info.st_uid).pw_name
@@ -193,14 +231,19 @@ class Review(object):
             problems.append("owned by %s, not %s" % (current_owner, owner))
         fixed = False
         if problems and self.params["fix_permissions"]:
-            fixed = True
-            if not self.module.check_mode:
-                os.chmod(path, mode & allowed)
-                if owner and owner != current_owner:
-                    os.chown(path, pwd.getpwnam(owner).pw_uid, -1)
+            if link is not None:
+                problems.append("not fixed: it is a symbolic link to %s, whose target is fixed by its own name only" % link)
+            elif self.module.check_mode:
+                fixed = True
+            else:
+                try:
+                    change_mode_here(path, mode & allowed, pwd.getpwnam(owner).pw_uid if owner and owner != current_owner else -1)
+                    fixed = True
+                except (OSError, KeyError) as error:
+                    problems.append("not fixed: %s" % (getattr(error, "strerror", None) or error))
         status = "ok" if not problems else "changed" if fixed else "critical" if mode & stat.S_IROTH else "warning"
         result = dict(path=path, mode="%04o" % mode, owner=current_owner, allowed_mode="%04o" % allowed, status=status,
-                      fixed=fixed, problems=problems)
+                      fixed=fixed, problems=problems, link=link)
         if problems:
             self.finding("security_private_file", path, status, "%s%s" % (
                 "; ".join(problems), " (fixed)" if fixed and not self.module.check_mode else
@@ -214,16 +257,16 @@ class Review(object):
         for pattern in self.params["env_files"]:
             for path in expand_glob(pattern):
                 try:
-                    with open(path) as handle:
-                        lines = handle.readlines()
+                    with open_regular(path) as handle:
+                        lines = [line.decode("utf-8", "replace") for line in handle]
                 except (IOError, OSError) as error:
                     self.finding("security_placeholder", path, "failed", "cannot read it: %s" % error.strerror)
                     continue
                 for number, line in enumerate(lines, 1):
-                    match = ENV_LINE.match(line)
-                    if not match or line.lstrip().startswith("#"):
+                    assignment = env_assignment(line)
+                    if assignment is None:
                         continue
-                    key, value = match.group(1), match.group(2).strip("'\"")
+                    key, value = assignment
                     if value.lower() in wanted:
                         problem = "placeholder value"
                     elif not value and secret_key.search(key):
@@ -290,6 +333,10 @@ def main():
     for spec in module.params["private_files"]:
         if isinstance(spec, dict) and not spec.get("path"):
             module.fail_json(msg="every private file needs a path: %r" % (spec,))
+        try:
+            parse_mode(spec.get("mode", "0600") if isinstance(spec, dict) else "0600")
+        except ValueError as error:
+            module.fail_json(msg="private file %s: %s" % (spec["path"], error))
 
     review = Review(module)
     world_writable = review.world_writable()

@@ -110,7 +110,7 @@ def test_check_mode_plans_without_writing(run_module, tmp_path):
 
 def test_endpoint_without_url_fails_before_anything_is_written(run_module, tmp_path):
     result = run_module("maintenance_window", state="open", endpoints=[dict(status=200)], **window_args(tmp_path))
-    assert result["rc"] != 0 and "every endpoint needs a url" in result["msg"]
+    assert result["rc"] != 0 and "every endpoint needs an http:// or https:// url" in result["msg"]
     assert not (tmp_path / "state").exists()
 
 

@@ -1,5 +1,8 @@
 """postgresql_reindex against a real PostgreSQL server."""
 
+import threading
+import time
+
 import psycopg
 import pytest
 
@@ -70,26 +73,44 @@ def test_leftovers_of_an_interrupted_concurrent_reindex_are_dropped_before_the_r
 
     assert result["rc"] == 0, result
     assert result["leftovers_dropped"] == ["public.orders_updated_idx_ccnew"]
-    assert result["sql"][2] == 'DROP INDEX CONCURRENTLY IF EXISTS "public"."orders_updated_idx_ccnew"'
+    assert result["sql"][3] == 'DROP INDEX CONCURRENTLY IF EXISTS "public"."orders_updated_idx_ccnew"'
     assert [index["name"] for index in result["indexes"]] == ["orders_updated_idx"]
     assert invalid_indexes(conn) == []
 
 
-def test_a_rebuild_that_would_wait_gives_up_and_its_leftover_goes_next_time(run_module, pg_server, pg_db):
+def test_a_rebuild_that_would_wait_gives_up_and_a_leftover_that_cannot_be_dropped_fails_the_task(run_module, pg_server, pg_db):
     db, conn = pg_db
     bloated_index(conn)
     with pgserver.transaction_held(pg_server, db, WRITER):
         waited = run_module("postgresql_reindex", indexes=["public.orders_updated_idx"], lock_timeout="300ms",
                             **pg_server.login(db))
     [index] = waited["indexes"]
-    assert waited["rc"] == 0 and waited["changed"] is False
     assert index["skipped"] is True and index["skip_reason"].startswith("lock not available within lock_timeout")
-    assert [entry["status"] for entry in waited["upkeep_results"]] == ["warning", "warning"]
-    assert "could not be dropped" in waited["upkeep_results"][1]["summary"]
+    # The invalid copy is still maintained on every write: the task fails and names it.
+    assert waited["rc"] == 1 and waited["leftovers_remaining"] == ["public.orders_updated_idx_ccnew"]
+    assert "invalid leftovers remain" in waited["msg"] and "orders_updated_idx_ccnew" in waited["msg"]
+    assert [entry["status"] for entry in waited["upkeep_results"]] == ["warning", "failed"]
+    assert "after 3 attempts" in waited["upkeep_results"][1]["summary"]
 
     retried = run_module("postgresql_reindex", indexes=["public.orders_updated_idx"], **pg_server.login(db))
     assert retried["leftovers_dropped"] == ["public.orders_updated_idx_ccnew"]
     assert retried["indexes"][0]["skipped"] is False and invalid_indexes(conn) == []
+
+
+def test_the_leftover_is_dropped_by_a_later_attempt_once_the_application_lets_go(run_module, pg_server, pg_db):
+    db, conn = pg_db
+    bloated_index(conn)
+    results = []
+    with pgserver.transaction_held(pg_server, db, WRITER):
+        runner = threading.Thread(target=lambda: results.append(run_module(
+            "postgresql_reindex", indexes=["public.orders_updated_idx"], lock_timeout="300ms", **pg_server.login(db))))
+        runner.start()
+        time.sleep(1.2)  # the rebuild and the first DROP have given up by now; the second comes a second later
+    runner.join()
+    [result] = results
+    assert result["rc"] == 0, result["msg"]
+    assert result["indexes"][0]["skipped"] is True and result["leftovers_dropped"] == ["public.orders_updated_idx_ccnew"]
+    assert result["leftovers_remaining"] == [] and invalid_indexes(conn) == []
 
 
 def test_hostile_and_unknown_index_names(run_module, pg_server, pg_db):

@@ -22,12 +22,15 @@ def test_names_match_the_way_rfc_6125_says():
     assert _certificates.matches_hostname(common_name_only, "legacy.example.com")
 
 
-@pytest.mark.parametrize("days, starts, status", [
-    (200, -1, "ok"), (29, -1, "warning"), (6, -1, "critical"), (-1, -30, "expired"), (90, 2, "not_yet_valid")])
-def test_status_from_the_dates(days, starts, status):
+# Certificates end an hour after their last whole day: 1 day 23 hours after expiry is -1, toward zero, as
+# check_ssl_cert counts.
+@pytest.mark.parametrize("days, starts, status, remaining", [
+    (200, -1, "ok", 200), (29, -1, "warning", 29), (6, -1, "critical", 6), (-2, -30, "expired", -1),
+    (90, 2, "not_yet_valid", 90)])
+def test_status_from_the_dates(days, starts, status, remaining):
     certificate = certs.issue("x", days=days, starts_in_days=starts).certificate
     now = datetime.datetime.now(datetime.timezone.utc)
-    assert _certificates.judge(certificate, now, 30, 7) == (status, days)
+    assert _certificates.judge(certificate, now, 30, 7) == (status, remaining)
 
 
 def test_endpoints_from_strings_and_dicts():

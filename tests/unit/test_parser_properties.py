@@ -1,0 +1,161 @@
+"""Property-based tests of every parser of outside input: whatever Hypothesis generates, a parser returns a result or
+raises the one documented error (ValueError), never anything a module would show as a traceback; and adversarial
+inputs eight times larger take no more than about eight times as long (a quadratic parser takes 64 times).
+
+Parsers: PEM/DER scanning, endpoint strings and dicts, durations, sizes and modes, log time stamps, env file lines,
+checksum sidecars and manifests, health endpoints. `pytest --hypothesis-show-statistics` prints the cases run."""
+
+import os
+import tempfile
+import time
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.upkeep.maintenance.plugins.module_utils import _backups, _certificates, _files, _health, _logs, _units
+from ansible_collections.upkeep.maintenance.plugins.modules.security_review import env_assignment
+
+CASES = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PEM_PIECES = [b"-----BEGIN CERTIFICATE-----\n", b"-----END CERTIFICATE-----\n", b"-----BEGIN PRIVATE KEY-----\n",
+              b"-----END ", b"-----", b"MIIB", b"\x30\x82", b"\n", b"=", b"-----BEGIN X509 CERTIFICATE-----"]
+
+
+def linear(parse, make, size=4000, factor=8, slack=3.0):
+    """parse(make(size * factor)) takes at most factor * slack times parse(make(size)): linear, with room for noise."""
+    def best(data):
+        times = []
+        for _attempt in range(3):
+            started = time.perf_counter()
+            parse(data)
+            times.append(time.perf_counter() - started)
+        return min(times)
+    small, large = best(make(size)), best(make(size * factor))
+    assert large <= max(small, 0.001) * factor * slack, (small, large)
+
+
+@CASES
+@given(st.lists(st.one_of(st.sampled_from(PEM_PIECES), st.binary(max_size=40)), max_size=30).map(b"".join))
+def test_pem_and_der_scanning_never_raises(data):
+    found = _certificates.certificates_in(data)
+    assert all(isinstance(certificate, _certificates.CertificateError) or hasattr(certificate, "serial_number")
+               for _position, certificate in found)
+    assert [position for position, _certificate in found] == list(range(1, len(found) + 1))
+
+
+def test_pem_scanning_is_linear_in_begin_lines_without_end():
+    linear(_certificates.certificates_in, lambda n: b"-----BEGIN CERTIFICATE-----\n" * (n // 10))
+    linear(_certificates.certificates_in, lambda n: b"-----BEGIN CERTIFICATE-----\nMIIB" + b"A" * n)
+
+
+ENDPOINT_TEXT = st.one_of(
+    st.text(max_size=40),
+    st.builds(lambda host, port: "%s:%s" % (host, port), st.text(max_size=20), st.text(max_size=8)),
+    st.builds(lambda host, port: "[%s]:%s" % (host, port), st.text(max_size=20), st.integers(-10, 100000)))
+ENDPOINT_DICT = st.fixed_dictionaries({}, optional=dict(
+    host=st.one_of(st.text(max_size=20), st.integers(), st.none()), port=st.one_of(st.integers(-5, 70000), st.text(max_size=6), st.booleans(), st.none()),
+    starttls=st.one_of(st.sampled_from(_certificates.STARTTLS_PROTOCOLS + ("x",)), st.none()),
+    timeout=st.one_of(st.floats(allow_nan=True), st.text(max_size=4), st.none()), server_name=st.text(max_size=10)))
+
+
+@CASES
+@given(st.one_of(ENDPOINT_TEXT, ENDPOINT_DICT))
+def test_endpoints_parse_or_raise_value_error_and_ports_stay_in_range(spec):
+    try:
+        endpoint = _certificates.parse_endpoint(spec, 10)
+    except ValueError:
+        return
+    assert 1 <= endpoint["port"] <= 65535 and endpoint["timeout"] > 0 and endpoint["host"]
+    assert _certificates.endpoint_label(endpoint)
+
+
+@CASES
+@given(st.one_of(st.text(max_size=20), st.integers(-10, 10 ** 6), st.floats(allow_nan=False)))
+def test_durations_sizes_and_modes_parse_or_raise_value_error(value):
+    for parse in (_units.parse_size, _files.parse_mode):
+        try:
+            parse(value)
+        except ValueError:
+            pass
+    seconds = _try(_units.parse_duration, value)
+    assert seconds is None or _units.human_duration(seconds)
+
+
+def test_duration_and_size_parsing_is_linear():
+    linear(lambda text: _try(_units.parse_duration, text), lambda n: " " * n + "1" * n + "x")
+    linear(lambda text: _try(_units.parse_size, text), lambda n: "1" + "0" * n + " " * n + "kx")
+
+
+def _try(parse, value):
+    try:
+        return parse(value)
+    except ValueError:
+        return None
+
+
+STAMPED = st.one_of(
+    st.text(max_size=80),
+    st.builds(lambda y, mo, d, h, mi, s, zone, rest: "%04d-%02d-%02dT%02d:%02d:%02d%s %s" % (y, mo, d, h, mi, s, zone, rest),
+              st.integers(0, 9999), st.integers(0, 99), st.integers(0, 99), st.integers(0, 99), st.integers(0, 99),
+              st.integers(0, 99), st.sampled_from(["", "Z", "+99:99", "-05:00", "+0100"]), st.text(max_size=20)),
+    st.builds(lambda mon, d, rest: "%s %2d 25:61:99 %s" % (mon, d, rest), st.sampled_from(list(_logs.MONTHS) + ["Foo"]),
+              st.integers(0, 99), st.text(max_size=10)),
+    st.builds(lambda d, mon, y: '1.2.3.4 - - [%02d/%s/%04d:99:99:99 +9999] "GET /"' % (d, mon, y),
+              st.integers(0, 99), st.sampled_from(list(_logs.MONTHS)), st.integers(0, 9999)))
+
+
+@CASES
+@given(STAMPED)
+def test_log_time_stamps_give_a_moment_or_none(line):
+    moment = _logs.line_time(line, time.time())
+    assert moment is None or isinstance(moment, (int, float))
+
+
+def test_log_time_stamps_are_read_in_linear_time():
+    linear(lambda line: _logs.line_time(line, time.time()), lambda n: "1" * n)
+    linear(lambda line: _logs.line_time(line, time.time()), lambda n: "x" * n + " [01/Jan/2026:00:00:00 +0000]")
+
+
+@CASES
+@given(st.text(max_size=80))
+def test_env_lines_give_a_key_and_value_or_none(line):
+    assignment = env_assignment(line)
+    if assignment is not None:
+        key, value = assignment
+        assert key and "=" not in key and not key[0].isdigit() and isinstance(value, str)
+
+
+def test_env_lines_are_read_in_linear_time():
+    linear(env_assignment, lambda n: "KEY=" + " " * n + "x")
+    linear(env_assignment, lambda n: "export" + " " * n + "KEY=" + "'" * n)
+
+
+@CASES
+@given(st.binary(max_size=300))
+def test_checksum_sidecars_and_manifests_of_any_bytes_are_read(content):
+    folder = tempfile.mkdtemp(prefix="upkeep-sidecar-")
+    try:
+        backup = os.path.join(folder, "app.db")
+        with open(backup + ".sha256", "wb") as handle:
+            handle.write(content)
+        digest = _files.read_checksum(backup)
+        assert digest == "" or (len(digest) == 64 and digest == digest.lower())
+        with open(os.path.join(folder, "SHA256SUMS"), "wb") as handle:
+            handle.write(content)
+        assert isinstance(_backups.read_manifest(os.path.join(folder, "SHA256SUMS")), dict)
+    finally:
+        for name in os.listdir(folder):
+            os.unlink(os.path.join(folder, name))
+        os.rmdir(folder)
+
+
+@CASES
+@given(st.lists(st.one_of(st.text(max_size=20), st.fixed_dictionaries({}, optional=dict(
+    url=st.one_of(st.text(max_size=20), st.none()), status=st.one_of(st.integers(), st.text(max_size=5)),
+    max_seconds=st.one_of(st.floats(), st.text(max_size=5)), validate_certs=st.booleans()))), max_size=4))
+def test_health_endpoints_parse_or_raise_value_error(endpoints):
+    try:
+        specs = _health.endpoint_specs(endpoints)
+    except ValueError:
+        return
+    for spec in specs:
+        assert spec["url"] and 100 <= spec["status"] <= 599 and spec["max_seconds"] > 0
