@@ -74,11 +74,13 @@ sanity: venv ## ansible-test sanity, every test, offline
 
 # The PostgreSQL tests start their own servers (tests/pgserver.py) from the distribution's binaries; the package
 # is installed without a cluster of its own.
-# The tests also run the servers in German (lc_messages), which needs that locale.
+# The tests also run the servers in German (lc_messages), which needs that locale; pg_repack rewrites tables online.
 postgresql:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
 	  mkdir -p /etc/postgresql-common && echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.conf; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+	@major=$$(ls /usr/lib/postgresql | sort -n | tail -n 1); ls /usr/lib/postgresql/$$major/bin/pg_repack >/dev/null 2>&1 || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-$$major-repack >/dev/null; }
 	@locale -a 2>/dev/null | grep -qix 'de_DE.utf8' || { \
 	  command -v locale-gen >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq locales >/dev/null; }; \
 	  sed -i 's/^# *de_DE.UTF-8 UTF-8/de_DE.UTF-8 UTF-8/' /etc/locale.gen; \

@@ -3,6 +3,7 @@ them (a separate Python process reading its arguments as JSON), the estate build
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -125,6 +126,17 @@ def tmpfs(tmp_path):
 @pytest.fixture
 def make_estate():
     return estate
+
+
+@pytest.fixture
+def demo_estate(tmp_path):
+    """The estate of `make demo` in .demo/ and its inventory in inventories/demo/, where the inventory finds it."""
+    subprocess.run([sys.executable, os.path.join(ROOT, "tests", "estate.py"), "demo", str(tmp_path / ".demo")],
+                   check=True, capture_output=True)
+    subprocess.run([sys.executable, os.path.join(ROOT, "tests", "certs.py"), str(tmp_path / ".demo" / "certs")],
+                   check=True, capture_output=True)
+    shutil.copytree(os.path.join(ROOT, "inventories", "demo"), str(tmp_path / "inventories" / "demo"))
+    return tmp_path
 
 
 # The servers speak English and German (lc_messages): the modules must understand the server whatever its language.

@@ -210,11 +210,14 @@ def upkeep_notification(report, severities, hosts=None):
 
 
 def upkeep_restore_points(entries, since):
-    """The first SQLite backup of each database taken since a moment: the state to roll back to."""
+    """The first SQLite backup of each database taken since a moment: the state to roll back to. A reused backup,
+    taken before, holds an older state and is never one."""
     points, seen = [], set()
     for entry in sorted(entries, key=lambda entry: entry["timestamp"]):
-        backup = entry.get("details", {}).get("backup")
-        if entry["check"] == "sqlite_backup" and backup and entry["timestamp"] >= since and entry["target"] not in seen:
+        details = entry.get("details", {})
+        backup = details.get("backup")
+        if entry["check"] == "sqlite_backup" and backup and not details.get("reused") and entry["timestamp"] >= since \
+                and entry["target"] not in seen:
             seen.add(entry["target"])
             points.append(dict(path=entry["target"], backup=backup))
     return points

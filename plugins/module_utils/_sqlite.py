@@ -92,9 +92,13 @@ def connect(path, busy_timeout, readonly=False, immutable=False):
     """Open an existing database without ever creating one, and make sure it is a database.
 
     ``immutable`` is for backup files nobody else writes: no locks and no -wal/-shm files are used.
+    ``readonly`` reads only (query_only). Where this user may write the database and its folder it opens it as any
+    client of it would: the last connection to close a WAL database tidies up the -wal and -shm files it made,
+    where a connection opened read-only leaves them behind.
     """
     require_database_file(path)
-    uri = "file:%s?mode=%s" % (quote(os.path.abspath(path)), "ro" if readonly or immutable else "rw")
+    writable = os.access(path, os.W_OK) and os.access(os.path.dirname(os.path.abspath(path)), os.W_OK | os.X_OK)
+    uri = "file:%s?mode=%s" % (quote(os.path.abspath(path)), "ro" if immutable or (readonly and not writable) else "rw")
     if immutable:
         uri += "&immutable=1"
     try:

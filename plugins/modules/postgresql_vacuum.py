@@ -15,8 +15,13 @@ description:
   - Never queues the application behind it. C(SKIP_LOCKED) skips a table whose lock another session holds, and the
     session's O(lock_timeout) and O(statement_timeout) give up on waits and long statements. Skipped tables are
     reported with the reason; the next run tries them again.
-  - V(VACUUM FULL) rewrites a table under an exclusive lock, so it runs only on tables listed in O(tables) or, when
-    chosen automatically, on tables whose estimated bloat is at least O(full_min_bloat_ratio).
+  - Rewriting a table (O(full)) runs only on tables listed in O(tables) or, when chosen automatically, on tables
+    whose estimated bloat is at least O(full_min_bloat_ratio). C(VACUUM FULL) holds an exclusive lock for the whole
+    copy, and every query of the application on that table waits for it to end; O(full_max_size) bounds that wait
+    by the size of the tables it may rewrite. Where pg_repack is installed (Debian C(postgresql-NN-repack) and
+    C(CREATE EXTENSION pg_repack)), tables with a primary key are rewritten online with it instead, which locks them
+    only for a moment at its start and end, giving up rather than waiting longer than O(lock_timeout) or stopping
+    the application's sessions (O(full_method)).
   - Reports changed only when a statement ran; a second run finds nothing over the thresholds and reports no change.
     In check mode the plan is returned without running it.
 author:
@@ -76,6 +81,22 @@ options:
         O(full_min_bloat_ratio); other chosen tables get a plain VACUUM.
     type: bool
     default: false
+  full_max_size:
+    description:
+      - The largest table C(VACUUM FULL) may rewrite (V(100M), V(2G)); a larger one is skipped with a V(warning) that
+        says why, unless pg_repack rewrites it. At some hundreds of MiB a second, this is roughly how long the
+        application's queries on the table may wait.
+    type: str
+    default: 100M
+  full_method:
+    description:
+      - How a table is rewritten. V(auto) uses pg_repack where it can (the extension in the database, the
+        C(pg_repack) program, a primary key or a unique index on columns that are not null) and C(VACUUM FULL) within
+        O(full_max_size) elsewhere; V(vacuum_full) never uses pg_repack; V(pg_repack) fails the task when pg_repack
+        is not installed, and skips tables it cannot rewrite.
+    type: str
+    choices: [auto, vacuum_full, pg_repack]
+    default: auto
   full_min_bloat_ratio:
     description:
       - With O(full) and automatic selection, the estimated bloat (size against the size the rows need, V(2.0) is twice)
@@ -142,13 +163,13 @@ EXAMPLES = r"""
     jobs: 2
     exclude_schemas: [audit]
 
-- name: Monthly, in the window - rewrite two listed tables, waiting at most 30 s for their locks
+- name: Monthly - rewrite two listed tables, online with pg_repack where installed, else by VACUUM FULL up to 200 MiB
   upkeep.maintenance.postgresql_vacuum:
     db: app
     tables: [public.events, public.sessions]
     full: true
-    skip_locked: false
-    lock_timeout: 30s
+    full_max_size: 200M
+    lock_timeout: 2s
   register: vacuum
 
 - name: Say what was done
@@ -172,6 +193,10 @@ tables:
       type: str
     action:
       description: V(vacuum), V(vacuum analyze), V(vacuum full), V(vacuum full analyze) or V(analyze).
+      type: str
+    method:
+      description: How a rewrite is done - V(vacuum_full), V(pg_repack), or V(refused) (over O(full_max_size) with no
+        pg_repack to do it online); null for a plain VACUUM or ANALYZE.
       type: str
     reason:
       description: Why the table was chosen.
@@ -199,7 +224,7 @@ tables:
       description: The server's reason for a skip, or the error of a failed statement.
       type: str
     sql:
-      description: The statement.
+      description: The statement, or the C(pg_repack) command line.
       type: str
   sample:
     - schema: public
@@ -257,9 +282,14 @@ upkeep_results:
       timestamp: "2026-11-23T03:00:00Z"
 """
 
+import re
+import shlex
+import subprocess
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import FormatError, pg_command
 
 from ansible_collections.upkeep.maintenance.plugins.module_utils._postgresql import (
     SCHEMA_ARGUMENT_SPEC,
@@ -269,6 +299,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._postgresql imp
     bloat_estimates,
     connect,
     free_connections,
+    libpq_environment,
     postgresql_common_argument_spec,
     require_driver,
     resolve_relations,
@@ -277,7 +308,8 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._postgresql imp
     table_statistics,
     with_session,
 )
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import parse_size
 
 # Server versions (server_version_num) that introduced each option.
 OPTION_VERSIONS = dict(skip_locked=120000, index_cleanup=120000, parallel=130000, buffer_usage_limit=160000)
@@ -298,6 +330,10 @@ def unsupported_options(params, version):
 def check_options(module):
     """Conflicts that need no server, refused before connecting."""
     params = module.params
+    try:
+        params["full_max_size"] = parse_size(params["full_max_size"])
+    except ValueError as error:
+        module.fail_json(msg="full_max_size: %s" % error)
     if params["jobs"] < 1:
         module.fail_json(msg="jobs must be 1 or more")
     if params["parallel"] is not None and params["parallel"] < 0:
@@ -311,12 +347,52 @@ def check_options(module):
                              "or set full_min_bloat_ratio to rewrite only tables bloated that much")
 
 
+# Tables pg_repack can rewrite: a primary key, or a valid unique index without expressions or a predicate on columns
+# that are all NOT NULL.
+REPACKABLE = """
+SELECT EXISTS (
+  SELECT 1 FROM pg_index i
+  WHERE i.indrelid = %s AND i.indisvalid
+    AND (i.indisprimary OR (i.indisunique AND i.indexprs IS NULL AND i.indpred IS NULL
+         AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+                                                         AND NOT a.attnotnull))))
+"""
+
+
 class Vacuum(object):
     def __init__(self, module, session):
         self.module = module
         self.params = module.params
         self.session = session
         self.db = self.params["db"]
+        self.repack = self.find_pg_repack() if self.params["full"] else None
+
+    def find_pg_repack(self):
+        """The pg_repack program when it can rewrite tables of this database (its extension is there), else None;
+        full_method pg_repack fails the task without it."""
+        if self.params["full_method"] == "vacuum_full":
+            return None
+        extension = self.session.scalar("SELECT count(*) FROM pg_extension WHERE extname = 'pg_repack'")
+        try:
+            program = pg_command("pg_repack")
+        except FormatError:
+            program = None
+        if extension and program:
+            return program
+        if self.params["full_method"] == "pg_repack":
+            self.module.fail_json(msg="full_method pg_repack: %s" % (
+                "CREATE EXTENSION pg_repack in database %s" % self.db if program else
+                "the pg_repack program is not installed (Debian and Ubuntu: apt install postgresql-NN-repack, NN the "
+                "server's major version, then CREATE EXTENSION pg_repack in database %s)" % self.db))
+        return None
+
+    def rewrite_method(self, table):
+        """pg_repack, vacuum_full, or refused (too large to hold the table locked for the whole copy)."""
+        if self.repack and self.session.scalar(REPACKABLE, (table["oid"],)):
+            return "pg_repack"
+        if self.params["full_method"] == "pg_repack":
+            return "refused"
+        return "vacuum_full" if table["size"] <= self.params["full_max_size"] else "refused"
 
     def choose(self):
         """The tables to work on, each with its action and the reason, largest first."""
@@ -384,12 +460,30 @@ class Vacuum(object):
         words = (["vacuum", "full"] if table["full"] else ["vacuum"]) if table["vacuum"] else []
         if self.params["analyze"]:
             words.append("analyze")
+        method = self.rewrite_method(table) if table["vacuum"] and table["full"] else None
+        statement = self.repack_command(table) if method == "pg_repack" else self.statement(table)
+        refused = None
+        if method == "refused":
+            refused = ("pg_repack needs a primary key, or a unique index on columns that are not null"
+                       if self.params["full_method"] == "pg_repack" else
+                       "%s is larger than full_max_size (%s): VACUUM FULL would lock it for the whole copy; install "
+                       "pg_repack to rewrite it online, or raise full_max_size for a window the application can wait "
+                       "through" % (human_bytes(table["size"]), human_bytes(self.params["full_max_size"])))
         return dict(
             oid=table["oid"], relkind=table.get("relkind", "r"), schema=table["schema"], name=table["name"],
             action=" ".join(words), reason=table["reason"],
             dead_tuples_before=table["dead_tuples"], dead_tuples_after=table["dead_tuples"],
-            size_before=table["size"], size_after=table["size"], duration=0.0, skipped=False, skip_reason=None,
-            sql=self.session.render(self.statement(table)), statement=self.statement(table), outcome="planned")
+            size_before=table["size"], size_after=table["size"], duration=0.0, skipped=bool(refused),
+            skip_reason=refused, method=method, sql=statement if method == "pg_repack" else self.session.render(statement),
+            statement=statement, outcome="skipped" if refused else "planned")
+
+    def repack_command(self, table):
+        """pg_repack of one table: it waits at most lock_timeout for its short locks and then gives up, never
+        cancelling the application's sessions (--no-kill-backend)."""
+        wait = max(1, int(round(parse_duration_setting(self.params["lock_timeout"]))))
+        return " ".join([self.repack, "--no-order", "--no-kill-backend", "--wait-timeout=%d" % wait,
+                         "--dbname=%s" % shlex.quote(self.db),
+                         "--table=%s" % shlex.quote(self.session.render(sql.Identifier(table["schema"], table["name"])))])
 
     @staticmethod
     def evidence(table):
@@ -406,7 +500,12 @@ class Vacuum(object):
         return lambda session: session.scalar(query, (table["oid"],))
 
     def run(self, session, table):
-        outcome, reason, seconds = attempt(session, table["statement"], self.evidence(table))
+        if table["method"] == "refused":
+            return
+        if table["method"] == "pg_repack":
+            outcome, reason, seconds = self.run_repack(table)
+        else:
+            outcome, reason, seconds = attempt(session, table["statement"], self.evidence(table))
         table.update(outcome=outcome, duration=round(seconds, 3), skipped=outcome == "skipped", skip_reason=reason)
         if outcome == "done":
             after = session.execute(
@@ -415,22 +514,49 @@ class Vacuum(object):
             if after:
                 table.update(dead_tuples_after=after[0]["dead"], size_after=after[0]["size"])
 
+    def run_repack(self, table):
+        started = time.monotonic()
+        process = subprocess.run(shlex.split(table["statement"]), capture_output=True, text=True,
+                                 env=libpq_environment(self.params), check=False)
+        seconds = time.monotonic() - started
+        if process.returncode == 0:
+            return "done", None, seconds
+        lines = [line.strip() for line in (process.stderr + process.stdout).splitlines() if line.strip()]
+        message = lines[-1] if lines else "pg_repack exit code %d" % process.returncode
+        if any("timed out" in line or "lock" in line.lower() for line in lines):
+            return "skipped", "pg_repack gave up waiting for its lock: %s" % message, seconds
+        return "failed", "pg_repack: %s" % message, seconds
+
+
+def parse_duration_setting(value):
+    """Seconds of a PostgreSQL duration setting such as 5s, 300ms, 2min or 0."""
+    match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|h|d)?\s*$", str(value))
+    if not match:
+        return 5.0
+    return float(match.group(1)) * dict(ms=0.001, s=1, min=60, h=3600, d=86400)[match.group(2) or "ms"]
+
 
 def entry(db, table, check_mode):
     target = "%s/%s.%s" % (db, table["schema"], table["name"])
     metrics = dict(dead_tuples_before=table["dead_tuples_before"], dead_tuples_after=table["dead_tuples_after"],
                    bytes_reclaimed=table["size_before"] - table["size_after"], size_bytes=table["size_after"],
                    duration_seconds=table["duration"])
-    details = dict(action=table["action"], reason=table["reason"], sql=table["sql"], check_mode=check_mode)
+    details = dict(action=table["action"], method=table["method"], reason=table["reason"], sql=table["sql"],
+                   check_mode=check_mode)
     action = table["action"].upper()
     if table["outcome"] == "planned":
-        status, summary = "changed", "would %s: %s" % (action, table["reason"])
+        status, summary = "changed", "would %s: %s" % (
+            "rewrite it online with pg_repack" if table["method"] == "pg_repack" else action, table["reason"])
     elif table["outcome"] == "skipped":
         status, summary = "warning", "%s skipped: %s" % (action, table["skip_reason"])
     elif table["outcome"] == "failed":
         status, summary = "failed", "%s failed: %s" % (action, table["skip_reason"])
     elif table["action"] == "analyze":
         status, summary = "changed", "ANALYZE in %.2f s: %s" % (table["duration"], table["reason"])
+    elif table["method"] == "pg_repack":
+        status, summary = "changed", "rewritten online with pg_repack in %.2f s: %s to %s, dead tuples %d to %d" % (
+            table["duration"], human_bytes(table["size_before"]), human_bytes(table["size_after"]),
+            table["dead_tuples_before"], table["dead_tuples_after"])
     else:
         status, summary = "changed", "%s: dead tuples %d to %d in %.2f s" % (
             action, table["dead_tuples_before"], table["dead_tuples_after"], table["duration"])
@@ -481,6 +607,8 @@ def main():
         analyze=dict(type="bool", default=True),
         full=dict(type="bool", default=False),
         full_min_bloat_ratio=dict(type="float"),
+        full_max_size=dict(type="str", default="100M"),
+        full_method=dict(type="str", default="auto", choices=["auto", "vacuum_full", "pg_repack"]),
         freeze=dict(type="bool", default=False),
         skip_locked=dict(type="bool", default=True),
         index_cleanup=dict(type="str", default="auto", choices=["auto", "on", "off"]),

@@ -61,6 +61,14 @@ options:
       - A restored database takes the mode and owner of the file it replaces.
     type: raw
     default: '0600'
+  reuse_within:
+    description:
+      - With O(state=present) and a backup folder, reuse the newest backup of O(path) there when it is younger than
+        this (V(90m), V(1h), seconds) and still matches its checksum, instead of taking a new one. V(0) never reuses.
+      - A reused backup holds the database as it was when it was taken; its result says C(reused), and the
+        maintenance window never rolls back to it.
+    type: str
+    default: '0'
 seealso:
   - module: upkeep.maintenance.sqlite_check
   - module: upkeep.maintenance.sqlite_vacuum
@@ -91,10 +99,16 @@ EXAMPLES = r"""
 
 RETURN = r"""
 backup:
-  description: The backup written, or the identical one already there. With O(state=restored), the backup restored.
+  description: The backup written, the identical one already there, or the recent one reused (see O(reuse_within)).
+    With O(state=restored), the backup restored.
   returned: success
   type: str
   sample: /var/backups/app/app-20261123T020000Z.db
+reused:
+  description: Whether a recent backup was reused instead of taking one (O(reuse_within)).
+  returned: when a backup was reused
+  type: bool
+  sample: true
 checksum:
   description: SHA-256 of the backup.
   returned: success, except in check mode
@@ -153,6 +167,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._files import (
     write_checksum,
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration, parse_duration
 from ansible_collections.upkeep.maintenance.plugins.module_utils._sqlite import (
     BACKUP_STAMP_FORMAT,
     INTEGRITY_ARGUMENT_SPEC,
@@ -193,6 +208,11 @@ def back_up(module, mode):
     if os.path.exists(folder) or not module.check_mode:
         writable_folder(module, folder)
 
+    recent = recent_backup(folder, path, module.params["reuse_within"]) if folder_mode else None
+    if recent:
+        return (dict(changed=False, backup=recent["path"], checksum=recent["checksum"], size=recent["size"], reused=True),
+                "recent backup reused: %s (%s old)" % (recent["path"], human_duration(recent["age"])))
+
     source = connect(path, module.params["busy_timeout"])
     try:
         final = unused_backup_path(folder, path, utc_now()) if folder_mode else os.path.abspath(dest)
@@ -218,6 +238,21 @@ def back_up(module, mode):
     write_checksum(final, digest, mode)
     return (dict(changed=True, backup=final, checksum=digest, size=size),
             "backup written: %s (%s)" % (final, human_bytes(size)))
+
+
+def recent_backup(folder, path, within):
+    """The newest backup of path in folder when it is younger than within seconds and still matches its checksum,
+    else None. It holds the database as it was then, not as it is: it is never a point to roll back to."""
+    if not within or not os.path.isdir(folder):
+        return None
+    newest = (list_backups(folder, path) or [None])[0]
+    if newest is None:
+        return None
+    age = time.time() - os.stat(newest).st_mtime
+    recorded = read_checksum(newest)
+    if not 0 <= age < within or not recorded or sha256_file(newest) != recorded:
+        return None
+    return dict(path=newest, age=age, checksum=recorded, size=os.path.getsize(newest))
 
 
 def online_backup_or_fail(module, source, folder, name, mode):
@@ -325,10 +360,12 @@ def main():
         dest=dict(type="path", required=True),
         state=dict(type="str", default="present", choices=["present", "restored"]),
         mode=dict(type="raw", default="0600"),
+        reuse_within=dict(type="str", default="0"),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     try:
         mode = parse_mode(module.params["mode"])
+        module.params["reuse_within"] = parse_duration(module.params["reuse_within"])
     except ValueError as error:
         module.fail_json(msg=str(error))
     if os.path.abspath(module.params["dest"]) == os.path.abspath(module.params["path"]):
@@ -351,7 +388,7 @@ def main():
     result["upkeep_results"] = [result_entry(
         "sqlite_restore" if restoring else "sqlite_backup", module.params["path"],
         "changed" if result["changed"] else "ok", summary, metrics=metrics,
-        details=dict((key, result[key]) for key in ("backup", "checksum", "replaced", "rejected") if key in result))]
+        details=dict((key, result[key]) for key in ("backup", "checksum", "replaced", "rejected", "reused") if key in result))]
     module.exit_json(msg=summary, **result)
 
 

@@ -13,7 +13,6 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import tarfile
 
 import pytest
@@ -48,14 +47,8 @@ def installed(tmp_path_factory):
 
 
 @pytest.fixture
-def estate(tmp_path):
-    """The demo estate and its inventory, where the inventory finds it (../../.demo)."""
-    subprocess.run([sys.executable, os.path.join(ROOT, "tests", "estate.py"), "demo", str(tmp_path / ".demo")],
-                   check=True, capture_output=True)
-    subprocess.run([sys.executable, os.path.join(ROOT, "tests", "certs.py"), str(tmp_path / ".demo" / "certs")],
-                   check=True, capture_output=True)
-    shutil.copytree(os.path.join(ROOT, "inventories", "demo"), str(tmp_path / "inventories" / "demo"))
-    return tmp_path
+def estate(demo_estate):
+    return demo_estate
 
 
 def playbook(installed, cwd, *args, timeout=900):

@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from tarpit import Tarpit
+
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802  (the name http.server calls)
@@ -112,3 +114,26 @@ def test_log_scan_counts_only_matches_inside_the_window(run_module, tmp_path):
     assert found[str(plain)] == (3, "ok")
     assert found[str(tmp_path / "missing.log")] == (None, "failed")
     assert "hunter2" not in json.dumps(result)
+
+
+def test_an_endpoint_that_trickles_its_answer_is_cut_off_at_the_timeout(run_module):
+    """Each read of a trickled answer is short; the whole request still ends at the timeout."""
+    with Tarpit(greeting=b"HTTP/1.1 200 OK\r\n", trickle=b"X", interval=0.2) as tarpit:
+        started = time.monotonic()
+        result = run_module("host_health", endpoints=["http://127.0.0.1:%d/health" % tarpit.port], timeout=2,
+                            load_warning=1000, load_critical=1000, fail_on="never")
+        elapsed = time.monotonic() - started
+    [endpoint] = result["endpoints"]
+    assert elapsed < 2 + 1.5, elapsed
+    assert endpoint["status"] == "critical" and endpoint["message"] == "no answer: no complete answer within 2 s"
+
+
+@pytest.mark.parametrize("endpoint, message", [
+    (dict(url="ftp://example.test/"), "every endpoint needs an http:// or https:// url"),
+    (dict(url="http://example.test/", status="two hundred"), "status must be a number"),
+    (dict(url="http://example.test/", status=700), "status must be an HTTP status (100 to 599)"),
+    (dict(url="http://example.test/", max_seconds=-1), "max_seconds above 0"),
+])
+def test_impossible_endpoints_are_refused_before_anything_runs(run_module, endpoint, message):
+    result = run_module("host_health", endpoints=[endpoint])
+    assert result["failed"] and message in result["msg"], result["msg"]

@@ -7,11 +7,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
 import pgserver
+from tarpit import Tarpit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -151,3 +153,66 @@ def test_a_failing_login_of_the_role_prints_no_password_at_the_highest_verbosity
                              env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_NOCOLOR="1"))
     assert process.returncode == 2 and "cannot connect to database %s" % db in process.stdout
     assert secret not in process.stdout + process.stderr
+
+
+# Silent: accepts and never answers. Trickling: refuses SSL ("N"), then starts an error message of 10,000
+# bytes and sends them one at a time.
+@pytest.mark.parametrize("greeting, trickle", [(b"", b""), (b"NE\x00\x00\x27\x10", b"S")], ids=["silent", "trickling"])
+def test_a_server_that_never_finishes_its_handshake_holds_a_module_no_longer_than_connect_timeout(run_module, greeting,
+                                                                                                  trickle):
+    with Tarpit(greeting=greeting, trickle=trickle, interval=0.3) as tarpit:
+        started = time.monotonic()
+        result = run_module("postgresql_maintenance_info", login_host="127.0.0.1", login_port=tarpit.port,
+                            login_password="x", connect_timeout=2)
+        elapsed = time.monotonic() - started
+    assert result["rc"] == 1 and result["msg"].startswith("cannot connect to database postgres")
+    assert 2 <= elapsed < 2 + 1.5, (elapsed, result["msg"])
+
+
+def relfilenode(conn, table):
+    return conn.execute("SELECT relfilenode FROM pg_class WHERE oid = '%s'::regclass" % table).fetchone()[0]
+
+
+def test_vacuum_full_keeps_to_its_size_limit_and_pg_repack_rewrites_online_under_load(run_module, pg_server, pg_db):
+    db, conn = pg_db
+    pgserver.make_bloated_table(conn, "orders", rows=60000, keep_fraction=0.2)
+    conn.execute("CREATE TABLE keyless AS SELECT * FROM orders")
+    login = pg_server.login(db)
+    before = relfilenode(conn, "orders")
+
+    refused = run_module("postgresql_vacuum", tables=["orders"], full=True, full_max_size="1M", **login)
+    [table] = refused["tables"]
+    assert refused["rc"] == 0 and refused["changed"] is False and table["method"] == "refused"
+    assert "larger than full_max_size (1.0 MiB)" in table["skip_reason"] and relfilenode(conn, "orders") == before
+    assert refused["upkeep_results"][0]["status"] == "warning"
+
+    required = run_module("postgresql_vacuum", tables=["orders"], full=True, full_method="pg_repack", **login)
+    assert required["rc"] == 1 and required["msg"] == "full_method pg_repack: CREATE EXTENSION pg_repack in database %s" % db
+
+    conn.execute("CREATE EXTENSION pg_repack")
+    writes, stop = [], threading.Event()
+
+    def application():
+        with pg_server.connect(db) as writer:
+            number = 0
+            while not stop.is_set():
+                number += 1
+                started = time.monotonic()
+                writer.execute("UPDATE orders SET updated = updated + 1 WHERE id = %s", (number % 12000 * 5 + 1,))
+                writes.append(time.monotonic() - started)
+
+    load = threading.Thread(target=application)
+    load.start()
+    try:
+        online = run_module("postgresql_vacuum", tables=["orders", "keyless"], full=True, full_max_size="1M",
+                            full_method="pg_repack", lock_timeout="2s", **login)
+    finally:
+        stop.set()
+        load.join()
+    tables = dict((table["name"], table) for table in online["tables"])
+    assert online["rc"] == 0, online["msg"]
+    assert tables["orders"]["method"] == "pg_repack" and tables["orders"]["skipped"] is False
+    assert tables["orders"]["size_after"] < tables["orders"]["size_before"] / 3 and relfilenode(conn, "orders") != before
+    assert tables["keyless"]["method"] == "refused" and "needs a primary key" in tables["keyless"]["skip_reason"]
+    assert pg_server.login(db)["login_password"] not in tables["orders"]["sql"]
+    assert len(writes) > 50 and max(writes) < 1.0, (len(writes), max(writes))

@@ -1,0 +1,66 @@
+"""The playbooks on the demo estate of `make demo` (a corrupt and a bloated database, certificates about to expire
+and expired, a stopped backup job, old logs, an open secrets file): a preview with --check changes nothing and
+plans what the real run then does, with the same exit code; a second weekly run changes nothing."""
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SUMMARY_LINE = re.compile(r'"localhost (CHANGED|WARNING|CRITICAL|FAILED) +(\S+) (.+?): ')
+
+
+@pytest.fixture
+def demo(demo_estate):
+    return demo_estate
+
+
+def run(demo, collections_path, playbook, *options):
+    process = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "upkeep.maintenance." + playbook,
+         "-i", "inventories/demo", "-e", '{"report_print_summary": true}'] + list(options),
+        capture_output=True, text=True, cwd=str(demo), check=False,
+        env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_NOCOLOR="1",
+                 ANSIBLE_CALLBACK_RESULT_FORMAT="json"))
+    recap = dict((key, int(value)) for key, value in re.findall(
+        r"(\w+)=(\d+)", re.search(r"^localhost\s+: (.*)$", process.stdout, re.M).group(1)))
+    # What the run did and found, from its summary: the statuses other than ok, by check and target.
+    found = set(SUMMARY_LINE.findall(process.stdout))
+    return process, recap, found
+
+
+def state(folder):
+    """Every path of the estate with its kind, mode and content."""
+    seen = {}
+    for base, folders, files in os.walk(str(folder)):
+        for name in folders + files:
+            path = os.path.join(base, name)
+            info = os.lstat(path)
+            digest = None
+            if os.path.isfile(path) and not os.path.islink(path):
+                with open(path, "rb") as handle:
+                    digest = hashlib.sha256(handle.read()).hexdigest()
+            seen[os.path.relpath(path, str(folder))] = (info.st_mode, digest, os.readlink(path) if os.path.islink(path) else None)
+    return seen
+
+
+@pytest.mark.parametrize("playbook", ["daily", "weekly", "monthly", "quarterly"])
+def test_check_mode_changes_nothing_and_plans_what_the_run_does(demo, collections_path, playbook):
+    before = state(demo / ".demo")
+    preview, preview_recap, planned = run(demo, collections_path, playbook, "--check")
+    assert preview.returncode == 0, preview.stdout[-4000:]
+    assert preview_recap["failed"] == 0 and preview_recap["rescued"] == 0
+    assert state(demo / ".demo") == before, "check mode changed the estate"
+
+    real, real_recap, done = run(demo, collections_path, playbook)
+    assert real.returncode == preview.returncode, real.stdout[-4000:]
+    assert planned == done
+    assert any(status == "CHANGED" for status, _check, _target in done) == (playbook in ("weekly", "monthly"))
+
+    if playbook == "weekly":
+        again, again_recap, _found = run(demo, collections_path, playbook)
+        assert again.returncode == 0 and again_recap["changed"] == 0, again.stdout[-4000:]
