@@ -60,12 +60,13 @@ lint: venv collection ## ansible-lint (production profile), the changelog, the r
 readmes: venv ## Rewrite the generated part of the role READMEs from their argument specs
 	$(BIN)/python tests/role_readmes.py
 
-# ansible-test wants the collection at a real ansible_collections/NAMESPACE/NAME path: a copy of the tracked files.
+# ansible-test wants the collection at a real ansible_collections/NAMESPACE/NAME path: a copy of the tracked files,
+# without the test fixtures, which are other projects' files kept as they were written (lock files, advisories).
 # It finds its cache through HOME, which points inside the build folder so that the offline stand-in for its pip
 # bootstrap never replaces the real one of the user running it.
 sanity: venv ## ansible-test sanity, every test, offline
 	rm -rf $(SANITY_TREE) && mkdir -p $(SANITY_TREE)
-	git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -C $(SANITY_TREE) -xf -
+	git ls-files -z --cached --others --exclude-standard -- . ':!tests/fixtures' | tar --null -T - -cf - | tar -C $(SANITY_TREE) -xf -
 	@command -v shellcheck >/dev/null || { apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null; }
 	HOME=$(CURDIR)/.build/sanity-home bash tests/sanity/offline-get-pip.sh
 	cd $(SANITY_TREE) && git init -q && git add -A && \
@@ -140,6 +141,7 @@ bench: venv collection postgresql images ## The benchmarks of bench/, each again
 	$(BIN)/python bench/prune.py
 	$(BIN)/python bench/backup_verify.py
 	$(BIN)/python bench/fleet.py
+	$(BIN)/python bench/dependency_audit.py
 
 clean: ## Remove what the build, the demo and the tests leave (.venv, .build, .demo, caches, tarballs)
 	rm -rf $(VENV) .build .demo tests/output .pytest_cache .ansible upkeep-maintenance-*.tar.gz

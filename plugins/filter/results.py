@@ -118,6 +118,15 @@ RECOMMENDATIONS = {
     "log_errors": "Read the errors in the logs that have many.",
     "updates_pending": "Apply the pending security updates (updates_apply_security) in the next window.",
     "reboot_required": "Reboot in the next window (updates_reboot).",
+    "dependency_vulnerability": "Upgrade the vulnerable packages to the versions their findings name (npm audit fix, "
+                                "uv lock --upgrade-package NAME, poetry update NAME, pip-compile -P NAME), then deploy the new lock files.",
+    "dependency_license": "Replace the packages whose license is not allowed, or have their license approved and added to "
+                          "dependencies_allowed_licenses.",
+    "dependency_outdated": "Update the dependencies that have been behind for long; the audit names each latest release.",
+    "dependency_unpinned": "Pin the requirements (a lock file or == versions), so that what is installed can be audited.",
+    "dependency_inventory": "Repair or regenerate the lock files that could not be read; their packages were not audited.",
+    "dependency_audit": "Make the advisory database readable on the controller (dependencies_database), or the OSV API "
+                        "reachable: the dependencies were not audited.",
     "security_placeholder": "Set real secrets where placeholders or empty values remain.",
     "security_private_file": "Make the private files private (security_fix_permissions).",
     "security_world_writable": "Remove world write access from the paths listed.",

@@ -14,6 +14,7 @@ import yaml
 import pgserver
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 MODULES = sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins", "modules")) if name.endswith(".py"))
 # Top-level result keys that Ansible's executor, strategies or callbacks give a meaning of their own.
 RESERVED = {"failed", "skipped", "skip_reason", "unreachable", "rc", "results", "ansible_facts", "invocation",
@@ -63,7 +64,7 @@ def estate(tmp_path, make_estate):
 
 def tasks(root, server, db):
     login = server.login(db)
-    return [
+    planned = [
         ("sqlite_check", dict(path="%s/data/app.db" % root)),
         ("sqlite_backup", dict(path="%s/data/app.db" % root, dest="%s/backups/app" % root)),
         ("sqlite_vacuum", dict(path="%s/data/bloated.db" % root)),
@@ -84,7 +85,11 @@ def tasks(root, server, db):
         ("postgresql_maintenance_info", dict(login)),
         ("postgresql_vacuum", dict(login, tables=["public.bloated"])),
         ("postgresql_reindex", dict(login, indexes=["public.bloated_pkey"])),
+        ("dependency_inventory", dict(roots=[os.path.join(FIXTURES, "monorepo", "web", "legacy")])),
     ]
+    # The audit reads what the inventory just registered, as the dependencies role has it do.
+    return planned + [("dependency_audit", dict(inventories="{{ {'localhost': run_%d.trees} }}" % (len(planned) - 1),
+                                                database=[os.path.join(FIXTURES, "advisories", "npm")]))]
 
 
 def test_every_module_through_ansible_playbook_recap_and_results_agree(tmp_path, make_estate, pg_server, pg_db,

@@ -3,16 +3,29 @@ raises the one documented error (ValueError), never anything a module would show
 inputs eight times larger take no more than about eight times as long (a quadratic parser takes 64 times).
 
 Parsers: PEM/DER scanning, endpoint strings and dicts, durations, sizes and modes, log time stamps, env file lines,
-checksum sidecars and manifests, health endpoints. `pytest --hypothesis-show-statistics` prints the cases run."""
+checksum sidecars and manifests, health endpoints, lock files and requirements files; and the orders they rely on,
+checked against an oracle: PEP 440 against the packaging library, OSV ranges against plain comparisons, CVSS v3
+scores against published ones. `pytest --hypothesis-show-statistics` prints the cases run."""
 
 import os
+import shutil
 import tempfile
 import time
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils import _backups, _certificates, _files, _health, _logs, _units
+from ansible_collections.upkeep.maintenance.plugins.module_utils import (
+    _backups,
+    _certificates,
+    _files,
+    _health,
+    _lockfiles,
+    _logs,
+    _osv,
+    _units,
+    _versions,
+)
 from ansible_collections.upkeep.maintenance.plugins.modules.security_review import env_assignment
 
 CASES = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -159,3 +172,114 @@ def test_health_endpoints_parse_or_raise_value_error(endpoints):
         return
     for spec in specs:
         assert spec["url"] and 100 <= spec["status"] <= 599 and spec["max_seconds"] > 0
+
+
+LOCK_PIECES = {
+    "package-lock.json": ['{', '}', '"lockfileVersion": ', '1', '2', '3', '"packages": {', '"dependencies": {', '"": {',
+                          '"node_modules/a": {', '"version": "1.0.0"', '"name": "x"', ',', '[', ']', '"link": true', 'null'],
+    "yarn.lock": ["# yarn lockfile v1\n", "__metadata:\n", "  version: 6\n", '"a@^1.0.0":\n', "a@npm:1.0.0:\n",
+                  '  version "1.0.0"\n', "  version: 1.0.0\n", '  resolution: "a@npm:1.0.0"\n', "  dependencies:\n",
+                  '    b "^2"\n', "\n", ":", '"'],
+    "pnpm-lock.yaml": ["lockfileVersion: '9.0'\n", "lockfileVersion: 5.4\n", "importers:\n", "  .:\n", "    dependencies:\n",
+                       "      a:\n", "        version: 1.0.0\n", "packages:\n", "  a@1.0.0:\n", "  /b/2.0.0:\n",
+                       "  /c@3.0.0(d@1.0.0):\n", "dependencies:\n", "  a: 1.0.0\n", "\n", "'"],
+    "poetry.lock": ["[[package]]\n", 'name = "a"\n', 'version = "1.0"\n', "files = [\n", '  {file = "x"},\n', "]\n",
+                    "[metadata]\n", '"', "=", "\n"],
+    "uv.lock": ["version = 1\n", "[[package]]\n", 'name = "a"\n', 'version = "1.0"\n', 'source = { virtual = "." }\n',
+                "dependencies = [\n", '    { name = "b" },\n', "]\n", "[package.dev-dependencies]\n", "\n"],
+    "Pipfile.lock": ['{', '}', '"default": {', '"develop": {', '"a": {', '"version": "==1.0"', '"version": "1.0"', ',', 'null'],
+}
+
+
+def read_lock_file(reader, name, content):
+    """reader's Packages of a file holding content, or None for a LockfileError."""
+    folder = tempfile.mkdtemp(prefix="upkeep-lock-")
+    try:
+        path = os.path.join(folder, name)
+        with open(path, "w") as handle:
+            handle.write(content)
+        try:
+            return reader(path)
+        except _lockfiles.LockfileError:
+            return None
+    finally:
+        shutil.rmtree(folder)
+
+
+@CASES
+@given(st.sampled_from(sorted(LOCK_PIECES)).flatmap(lambda name: st.tuples(
+    st.just(name), st.lists(st.one_of(st.sampled_from(LOCK_PIECES[name]), st.text(max_size=8)), max_size=40).map("".join))))
+def test_lock_files_of_any_content_give_packages_or_a_lockfile_error(case):
+    name, content = case
+    found = read_lock_file(_lockfiles.READERS[name], name, content)
+    assert found is None or all(package["name"] is not None and package["version"] for package in found.packages)
+
+
+@CASES
+@given(st.text(max_size=200))
+def test_requirements_files_of_any_content_give_packages(content):
+    found = read_lock_file(_lockfiles.requirements_file, "requirements.txt", content)
+    assert found is None or all(package["version"] for package in found.packages)
+
+
+def test_lock_files_are_read_in_linear_time():
+    linear(lambda content: read_lock_file(_lockfiles.pnpm_lock, "pnpm-lock.yaml", content),
+           lambda n: "lockfileVersion: '9.0'\npackages:\n" + "".join("  p%d@1.0.%d:\n    resolution: {}\n" % (i, i) for i in range(n // 20)))
+    linear(lambda content: read_lock_file(_lockfiles.yarn_lock, "yarn.lock", content),
+           lambda n: "# yarn lockfile v1\n" + '"a@^1", ' * (n // 8) + ":\n")
+    linear(lambda content: read_lock_file(_lockfiles.requirements_file, "requirements.txt", content),
+           lambda n: "a" * n + "==1\n" + "x==1 \\\n" * (n // 10))
+
+
+PEP440_VERSIONS = st.builds(
+    lambda epoch, release, pre, post, dev, local: "%s%s%s%s%s%s" % (
+        "%d!" % epoch if epoch else "", ".".join(str(part) for part in release), pre, post, dev, local),
+    st.integers(0, 2), st.lists(st.integers(0, 12), min_size=1, max_size=4),
+    st.sampled_from(["", "a1", "b2", "rc1", "rc10", "alpha3", "c4", "-pre5"]), st.sampled_from(["", ".post1", "-3", ".post0"]),
+    st.sampled_from(["", ".dev0", ".dev4"]), st.sampled_from(["", "+local", "+1.abc", "+ubuntu2"]))
+
+
+@CASES
+@given(PEP440_VERSIONS, PEP440_VERSIONS)
+def test_pep440_order_agrees_with_the_packaging_library(left, right):
+    from packaging.version import Version
+    ours = (_versions.pep440_key(left) > _versions.pep440_key(right)) - (_versions.pep440_key(left) < _versions.pep440_key(right))
+    theirs = (Version(left) > Version(right)) - (Version(left) < Version(right))
+    assert ours == theirs, (left, right)
+
+
+def test_semantic_versions_order_as_the_specification_lists_them():
+    # https://semver.org/#spec-item-11, in increasing precedence.
+    ordered = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11",
+               "1.0.0-rc.1", "1.0.0", "1.0.1", "1.1.0", "2.0.0"]
+    keys = [_versions.semver_key(version) for version in ordered]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    assert _versions.semver_key("1.0.0+build.5") == _versions.semver_key("1.0.0")
+
+
+@CASES
+@given(PEP440_VERSIONS, PEP440_VERSIONS, PEP440_VERSIONS, st.booleans())
+def test_osv_ranges_affect_exactly_the_versions_between_their_events(version, introduced, fixed, last_affected):
+    from packaging.version import Version
+    if Version(introduced) >= Version(fixed):
+        introduced, fixed = fixed, introduced
+    closing = "last_affected" if last_affected else "fixed"
+    spec = dict(type="ECOSYSTEM", events=[{"introduced": introduced}, {closing: fixed}])
+    # "0" introduces a vulnerability before every version there is, pre-releases of 0 included.
+    inside = (introduced == "0" or Version(introduced) <= Version(version)) and (
+        Version(version) <= Version(fixed) if last_affected else Version(version) < Version(fixed))
+    assert _versions.range_affects(spec, _versions.PYPI, version) == inside
+
+
+def test_cvss3_base_scores_match_the_published_ones():
+    published = {  # vectors and scores as NVD and GitHub publish them
+        "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H": 9.8,
+        "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H": 7.5,
+        "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:H/I:N/A:N": 5.3,
+        "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:C/C:L/I:L/A:N": 6.4,
+        "CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H": 7.8,
+        "CVSS:3.0/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N": 6.1,
+        "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:N": 0.0,
+    }
+    assert dict((vector, _osv.cvss3_score(vector)) for vector in published) == published
+    assert _osv.cvss3_score("CVSS:3.1/AV:X") is None

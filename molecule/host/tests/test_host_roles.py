@@ -77,3 +77,14 @@ def test_the_runs_are_scheduled_with_locks_and_logs(host):
     assert '0 2 * * 0 [ "$(date +\\%d)" -le 07 ] && /usr/bin/flock' in crontab
     assert "0 1 * 1,4,7,10 0 [" in crontab
     assert host.file("/var/log/upkeep").is_directory
+
+
+def test_the_monthly_dependency_audit_reports_the_known_vulnerabilities_with_their_fixes(host):
+    monthly = entries(host, "monthly")
+    vulnerabilities = dict((entry["target"].split(" ")[0], entry) for entry in monthly if entry["check"] == "dependency_vulnerability")
+    assert sorted(vulnerabilities) == ["jinja2@2.10", "node-fetch@2.6.6", "qs@6.10.1", "requests@2.28.1"], sorted(vulnerabilities)
+    assert vulnerabilities["qs@6.10.1"]["status"] == "critical" and "upgrade qs to 6.10.3" in vulnerabilities["qs@6.10.1"]["summary"]
+    assert vulnerabilities["requests@2.28.1"]["details"]["ids"] == ["GHSA-j8r2-6x86-q33q", "PYSEC-2023-74"]
+    assert "upgrade requests to 2.31.0" in vulnerabilities["requests@2.28.1"]["summary"]
+    licenses = [entry["target"].split(" ")[0] for entry in monthly if entry["check"] == "dependency_license"]
+    assert licenses == ["jinja2@2.10"]
