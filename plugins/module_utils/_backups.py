@@ -11,6 +11,7 @@ import gzip
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tarfile
 import tempfile
@@ -42,6 +43,42 @@ def backup_set(path, pattern):
         if os.path.isfile(full) or is_pg_directory_dump(full):
             members.append(full)
     return sorted(members, key=lambda member: (os.stat(member).st_mtime, member))
+
+
+def backup_folders(path, pattern):
+    """The members of a backup set made of folders (backup-20261101/ holding the dumps and archives of one night),
+    oldest first by their newest content. Symbolic links are never members."""
+    members = []
+    for name in os.listdir(path):
+        full = os.path.join(path, name)
+        if name.startswith(".") or not fnmatch.fnmatch(name, pattern):
+            continue
+        if os.path.isdir(full) and not os.path.islink(full):
+            members.append(full)
+    return sorted(members, key=lambda member: (unit_time(member), member))
+
+
+def unit_time(path):
+    """When a backup was written: a file's modification time; for a folder, that of the newest file in it (adding
+    or removing an entry changes the folder's own time, not when the backup was taken)."""
+    if not os.path.isdir(path):
+        return os.stat(path).st_mtime
+    times = [os.lstat(os.path.join(folder, name)).st_mtime for folder, _folders, files in os.walk(path) for name in files]
+    return max(times) if times else os.stat(path).st_mtime
+
+
+def folder_files(path):
+    """The regular files of a folder backup, its manifests and checksum sidecars excepted, in name order."""
+    found = []
+    for folder, folders, files in os.walk(path):
+        folders.sort()
+        for name in sorted(files):
+            full = os.path.join(folder, name)
+            if name in MANIFEST_NAMES or name.endswith(SIDECAR_SUFFIXES) or os.path.islink(full):
+                continue
+            if stat.S_ISREG(os.lstat(full).st_mode):
+                found.append(full)
+    return found
 
 
 def set_size(path):

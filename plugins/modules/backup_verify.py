@@ -37,9 +37,19 @@ options:
     required: true
   pattern:
     description:
-      - Shell pattern of the backups' file names in O(path), for example V(app-*.db) or V(*.dump).
+      - Shell pattern of the backups' file names in O(path), for example V(app-*.db) or V(*.dump); with
+        O(units=folders), of the backup folders' names, for example V(backup-*).
     type: str
     default: '*'
+  units:
+    description:
+      - V(files) - each backup is one file (or a C(pg_dump) directory dump). V(folders) - each backup is a folder
+        (C(backup-20261101/) with the night's dumps and archives), as backup scripts often write them; its age is that
+        of its newest file, its size the sum of its files, its checksum its own manifest (every file C(SHA256SUMS)
+        lists must match), and its format check reads each file in it by its content.
+    type: str
+    choices: [files, folders]
+    default: files
   min_count:
     description:
       - Fewer backups in the set than this is a V(warning); none at all is V(critical).
@@ -206,14 +216,17 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import (
     MANIFEST_NAMES,
     FormatError,
+    backup_folders,
     backup_set,
     check_format,
     detect_format,
     feed_command,
     open_stream,
     pg_command,
+    folder_files,
     read_manifest,
     set_size,
+    unit_time,
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK, read_checksum, sha256_file
 from ansible_collections.upkeep.maintenance.plugins.module_utils._postgresql import (
@@ -259,7 +272,8 @@ class Verification(object):
     def run(self):
         path = self.params["path"]
         try:
-            members = backup_set(path, self.params["pattern"])
+            folders = self.params["units"] == "folders"
+            members = backup_folders(path, self.params["pattern"]) if folders else backup_set(path, self.params["pattern"])
         except FileNotFoundError:
             # The check ran and found nothing: a set whose folder was never made has no backup, which is critical.
             self.record("count", "critical", "no backup: %s does not exist" % path, count=0)
@@ -275,12 +289,18 @@ class Verification(object):
         self.record("count", status, "%s (at least %d wanted)" % (plural(count, "backup"), self.params["min_count"]), count=count)
         newest = members[-1]
         previous = members[-2] if count > 1 else None
-        age = max(0.0, time.time() - os.stat(newest).st_mtime)
+        age = max(0.0, time.time() - unit_time(newest))
         size = set_size(newest)
         self.latest = dict(path=newest, age_seconds=round(age, 1), size=size, sha256=None, format=None)
         self.freshness(age)
         self.sizes(size, previous)
         self.checksum(newest)
+        if folders:
+            if self.params["check_format"]:
+                self.folder_formats(newest)
+            if self.params["restore_test"]:
+                self.record("restore_test", "skipped", "no restore test for a folder of backups: each file was read to the end")
+            return
         fmt = None
         if self.params["check_format"] or self.params["restore_test"]:
             fmt = self.latest["format"] = detect_format(newest)
@@ -328,6 +348,9 @@ class Verification(object):
         mode = self.params["checksum"]
         if mode == "none":
             return
+        if self.params["units"] == "folders":
+            self.folder_checksums(newest, mode)
+            return
         if os.path.isdir(newest):
             self.record("checksum", "skipped", "a directory dump has no single checksum")
             return
@@ -342,6 +365,48 @@ class Verification(object):
         else:
             self.record("checksum", "critical", "SHA-256 %s... does not match the %s (%s...): the file changed after it was written"
                         % (actual[:12], where, (recorded or "unreadable")[:12]))
+
+    def folder_checksums(self, newest, mode):
+        """Every file a folder backup's own manifest lists must be there and match its digest."""
+        manifest = next((os.path.join(newest, name) for name in MANIFEST_NAMES if os.path.isfile(os.path.join(newest, name))), None)
+        if manifest is None:
+            self.record("checksum", "critical" if mode == "required" else "warning",
+                        "no manifest in %s (%s)" % (os.path.basename(newest), ", ".join(MANIFEST_NAMES)))
+            return
+        digests = read_manifest(manifest)
+        problems = []
+        for name, recorded in sorted(digests.items()):
+            path = os.path.join(newest, name)
+            if not os.path.isfile(path):
+                problems.append("%s is missing" % name)
+            elif sha256_file(path) != recorded:
+                problems.append("%s changed after it was written" % name)
+        if problems:
+            self.record("checksum", "critical", "%s: %s" % (os.path.basename(manifest), "; ".join(problems[:5])),
+                        files=len(digests), mismatches=len(problems))
+        else:
+            self.record("checksum", "ok", "all %s of %s match their SHA-256" % (
+                plural(len(digests), "file"), os.path.basename(manifest)), files=len(digests))
+
+    def folder_formats(self, newest):
+        """Each file of a folder backup read by its content, as a single backup is."""
+        broken, checked, unknown = [], 0, []
+        for path in folder_files(newest):
+            fmt = detect_format(path)
+            if fmt == "unknown":
+                unknown.append(os.path.relpath(path, newest))
+                continue
+            try:
+                check_format(path, fmt, self.sqlite_integrity)
+                checked += 1
+            except FormatError as error:
+                broken.append("%s (%s): %s" % (os.path.relpath(path, newest), fmt, error))
+        if broken:
+            self.record("format", "critical", "%s of %s do not read to the end: %s" % (
+                len(broken), plural(checked + len(broken), "file"), "; ".join(broken[:3])), broken=len(broken))
+        else:
+            self.record("format", "ok", "%s read to the end%s" % (plural(checked, "file"), (
+                "; not recognised, so not checked: %s" % ", ".join(unknown[:5])) if unknown else ""), files=checked)
 
     def format(self, newest, fmt):
         try:
@@ -482,6 +547,7 @@ def main():
     argument_spec.update(
         path=dict(type="path", required=True),
         pattern=dict(type="str", default="*"),
+        units=dict(type="str", default="files", choices=["files", "folders"]),
         min_count=dict(type="int", default=1),
         max_age=dict(type="str", default="26h"),
         min_size=dict(type="str", default="1"),

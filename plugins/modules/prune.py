@@ -46,6 +46,14 @@ options:
       - Consider files in the subfolders of O(path) too (one newest-first order across all of them).
     type: bool
     default: false
+  units:
+    description:
+      - V(files) prunes the files that match. V(folders) prunes the folders directly under O(path) that match, each
+        a backup of its own (C(backup-20261101/)), as a whole - dated by the newest file in it, deleted or archived
+        with what is inside, its sidecars beside it (O(companions)) going with it. Symbolic links are left alone.
+    type: str
+    choices: [files, folders]
+    default: files
   age:
     description:
       - Prune files not modified for longer than this (V(90m), V(26h), V(30d), V(2w) or seconds).
@@ -173,9 +181,19 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import set_size, unit_time
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK, fsync_path, remove_if_present
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, plural, result_entry
 from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration, parse_duration
+
+
+class FolderStat(object):
+    """A folder backup's time and size as a file's stat gives them: its newest file's time, its files' sizes."""
+
+    def __init__(self, path):
+        self.st_mtime = unit_time(path)
+        self.st_size = set_size(path)
+
 
 COMPRESSED_SUFFIXES = (".gz", ".zst", ".xz", ".bz2", ".lz4", ".zip")
 SUFFIX = dict(gzip=".gz", zstd=".zst")
@@ -200,6 +218,28 @@ class Retention(object):
         self.left_alone_count += 1
         if len(self.left_alone) < self.params["max_listed"]:
             self.left_alone.append(dict(path=path, reason=reason))
+
+    def folder_candidates(self):
+        """(path, stat with the folder's newest content time) of the folders matching the patterns, newest first."""
+        matchers = [re.compile(fnmatch.translate(pattern)).match for pattern in self.params["patterns"]]
+        companions = tuple(self.params["companions"])
+        found = []
+        with os.scandir(self.root) as entries:
+            entries = list(entries)
+        names = set(entry.name for entry in entries)
+        for entry in entries:
+            suffix = next((suffix for suffix in companions if entry.name.endswith(suffix)), None)
+            if suffix and entry.name[:-len(suffix)] in names and not entry.is_symlink():
+                self.companion_paths.add(entry.path)
+                continue
+            if not any(match(entry.name) for match in matchers):
+                continue
+            if entry.is_symlink():
+                self.leave_alone(entry.path, "symbolic link")
+            elif entry.is_dir(follow_symlinks=False) and os.path.realpath(entry.path) != self.archive_dir:
+                found.append((entry.path, FolderStat(entry.path)))
+        found.sort(key=lambda item: (item[1].st_mtime, item[0]), reverse=True)
+        return found
 
     def candidates(self):
         """(path, stat) of every regular file matching the patterns, newest first. Folders are entered without
@@ -300,7 +340,11 @@ class Retention(object):
         companions = [path + suffix for suffix in self.params["companions"] if path + suffix in self.companion_paths]
         if self.params["action"] == "delete":
             freed = info.st_size + sum(os.path.getsize(companion) for companion in companions)
-            for doomed in [path] + companions:
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+            for doomed in companions:
                 os.unlink(doomed)
             return None, freed
         result = self.archive(path, info)
@@ -309,7 +353,7 @@ class Retention(object):
         return result
 
     def run(self):
-        found = self.candidates()
+        found = self.folder_candidates() if self.params["units"] == "folders" else self.candidates()
         chosen = self.select(found)
         listed, freed, pruned = [], 0, 0
         for path, info in chosen:
@@ -337,6 +381,7 @@ def main():
             path=dict(type="path", required=True),
             patterns=dict(type="list", elements="str", default=["*"]),
             recurse=dict(type="bool", default=False),
+            units=dict(type="str", default="files", choices=["files", "folders"]),
             age=dict(type="str"),
             keep=dict(type="int"),
             min_keep=dict(type="int", default=1),
@@ -354,6 +399,9 @@ def main():
         age_seconds = parse_duration(params["age"]) if params["age"] else None
     except ValueError as error:
         module.fail_json(msg=str(error))
+    if params["units"] == "folders" and (params["recurse"] or params["action"] == "compress"):
+        module.fail_json(msg="units folders prunes whole folders directly under path: recurse and action compress "
+                             "do not apply to them")
     if (params["keep"] is not None and params["keep"] < 0) or params["min_keep"] < 0:
         module.fail_json(msg="keep and min_keep are counts of files: 0 or more")
     if not os.path.isdir(params["path"]):

@@ -58,6 +58,14 @@ options:
     type: list
     elements: str
     default: [CHANGE_ME, CHANGEME, change-me, changeit, your-secret-here, secret, password, 'xxx', todo]
+  placeholder_patterns:
+    description:
+      - Regular expressions (matched without case, from the value's start) of values that mean a secret was never
+        set, besides O(placeholders). The defaults catch C(CHANGE_ME_DB_PASSWORD), C(replace-me), C(xxxxxx),
+        C(your-api-key-here), C(<password>) and C(TODO).
+    type: list
+    elements: str
+    default: ['^change[_-]?me', '^replace[_-]?me', '^x{3,}$', '^your[_-].*[_-]here$', '^<[^<>]*>$', '^(todo|tbd|fixme)$']
   secret_keys:
     description: Regular expression of key names whose empty value is a finding.
     type: str
@@ -140,6 +148,10 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._units import h
 
 FAILED_LOGIN = re.compile(r"(Failed password|authentication failure|Invalid user|FAILED LOGIN)", re.I)
 ADDRESS = re.compile(r"(?:from|rhost=)\s*([0-9a-fA-F:.]+)")
+# Values that stand for a secret nobody set, as templates and runbooks write them: CHANGE_ME_DB_PASSWORD,
+# replace-me, xxxxxx, your-api-key-here, <password>, TODO.
+PLACEHOLDER_PATTERNS = (r"^change[_-]?me", r"^replace[_-]?me", r"^x{3,}$", r"^your[_-].*[_-]here$", r"^<[^<>]*>$",
+                        r"^(todo|tbd|fixme)$")
 ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
@@ -252,6 +264,7 @@ class Review(object):
 
     def placeholders(self):
         wanted = set(value.lower() for value in self.params["placeholders"])
+        patterns = [re.compile(pattern, re.I) for pattern in self.params["placeholder_patterns"]]
         secret_key = re.compile(self.params["secret_keys"], re.I)
         results = []
         for pattern in self.params["env_files"]:
@@ -267,7 +280,7 @@ class Review(object):
                     if assignment is None:
                         continue
                     key, value = assignment
-                    if value.lower() in wanted:
+                    if value.lower() in wanted or any(pattern.search(value) for pattern in patterns):
                         problem = "placeholder value"
                     elif not value and secret_key.search(key):
                         problem = "empty secret"
@@ -318,6 +331,7 @@ def main():
             placeholders=dict(type="list", elements="str", no_log=False,
                               default=["CHANGE_ME", "CHANGEME", "change-me", "changeit", "your-secret-here", "secret",
                                        "password", "xxx", "todo"]),
+            placeholder_patterns=dict(type="list", elements="str", no_log=False, default=list(PLACEHOLDER_PATTERNS)),
             secret_keys=dict(type="str", no_log=False, default="(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY)"),
             auth_log=dict(type="path"),
             window=dict(type="str", default="24h"),
@@ -328,6 +342,8 @@ def main():
     try:
         window = parse_duration(module.params["window"])
         re.compile(module.params["secret_keys"])
+        for pattern in module.params["placeholder_patterns"]:
+            re.compile(pattern)
     except (ValueError, re.error) as error:
         module.fail_json(msg=str(error))
     for spec in module.params["private_files"]:

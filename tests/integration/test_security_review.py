@@ -79,3 +79,20 @@ def test_failed_logins_in_the_window_by_source(run_module, tmp_path):
                                                       dict(address="198.51.100.7", count=4)]
     [finding] = [entry for entry in result["upkeep_results"] if entry["check"] == "security_failed_logins"]
     assert finding["status"] == "warning" and finding["metrics"]["failed_logins"] == 24
+
+
+def test_placeholders_written_as_runbook_templates_write_them_are_found_by_pattern(run_module, tmp_path):
+    """Runbook 003 greps for the prefix CHANGE_ME_: each placeholder style of a real .env.example."""
+    env = tmp_path / ".env"
+    env.write_text("POSTGRES_PASSWORD=CHANGE_ME_DB_PASSWORD\nJWT_SECRET=replace-me-with-a-long-secret\nAPI_KEY=xxxxxxxx\n"
+                   "SMTP_PASSWORD=your-smtp-password-here\nADMIN_TOKEN=<admin token>\nS3_SECRET=TODO\n"
+                   "APP_URL=https://change.example.com\nDB_USER=maxwell\nCHANGE_ME_NOTE=kept-as-is-9c1\n")
+    result = run_module("security_review", env_files=[str(env)])
+    assert [(item["key"], item["problem"]) for item in result["placeholders"]] == [
+        ("POSTGRES_PASSWORD", "placeholder value"), ("JWT_SECRET", "placeholder value"), ("API_KEY", "placeholder value"),
+        ("SMTP_PASSWORD", "placeholder value"), ("ADMIN_TOKEN", "placeholder value"), ("S3_SECRET", "placeholder value")]
+    assert "CHANGE_ME_DB_PASSWORD" not in json.dumps(result) and "kept-as-is-9c1" not in json.dumps(result)
+    custom = run_module("security_review", env_files=[str(env)], placeholder_patterns=["^maxwell$"])
+    assert [item["key"] for item in custom["placeholders"]] == ["S3_SECRET", "DB_USER"]  # TODO is in placeholders too
+    bad = run_module("security_review", env_files=[str(env)], placeholder_patterns=["("])
+    assert bad["failed"] and "missing )" in bad["msg"]
