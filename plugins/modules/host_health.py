@@ -37,10 +37,19 @@ options:
     default: auto
   compose_projects:
     description:
-      - Docker Compose projects whose containers must all be running (C(docker compose -p PROJECT ps)).
+      - Docker Compose projects (by name) whose containers must all run, and be healthy where they have a
+        healthcheck; found by the labels Compose gives them, so made by C(docker compose) (v2) or C(docker-compose)
+        (v1) alike. A container that is not running is V(critical), with its exit code; V(unhealthy) is V(critical),
+        V(starting) a V(warning).
     type: list
     elements: str
     default: []
+  container_restarts_warning:
+    description:
+      - A container Docker restarted more than this many times since it was created is a V(warning) (a restart
+        loop).
+    type: int
+    default: 3
   endpoints:
     description:
       - HTTP(S) endpoints, each a URL or a dict with C(url), C(status) (expected code, default 200), C(max_seconds)
@@ -110,7 +119,9 @@ services:
   elements: dict
   sample: [{"name": "nginx", "state": "active", "status": "ok"}]
 containers:
-  description: The containers of each compose project with their state and C(status).
+  description: The containers of each compose project - C(project), C(name), C(service), C(state), C(health)
+    (V(healthy), V(unhealthy), V(starting), or null without a healthcheck), C(restarts), C(exit_code), C(started)
+    and C(status).
   returned: always
   type: list
   elements: dict
@@ -147,11 +158,12 @@ upkeep_results:
 """
 
 import concurrent.futures
-import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.upkeep.maintenance.plugins.module_utils._compose import ComposeError
+from ansible_collections.upkeep.maintenance.plugins.module_utils._compose import containers as project_containers
 from ansible_collections.upkeep.maintenance.plugins.module_utils._health import (
     SERVICE_MANAGER_CHOICES,
     endpoint_specs,
@@ -201,24 +213,37 @@ class Health(object):
         return results
 
     def containers(self):
+        """Each container of the Compose projects (found by their labels, so either Compose made them): not
+        running, unhealthy or restarting more than allowed is a finding."""
         results = []
         for project in self.params["compose_projects"]:
-            rc, out, err = self.module.run_command(["docker", "compose", "-p", project, "ps", "--all", "--format", "json"])
-            if rc != 0:
-                results.append(dict(project=project, name=None, state="unknown", status="critical"))
-                self.finding("health_container", project, "critical", "cannot list the containers of %s: %s" % (
-                    project, (err.strip().splitlines() or ["docker compose failed"])[-1]))
+            try:
+                found = project_containers(self.module, project)
+            except ComposeError as error:
+                self.finding("health_container", project, "critical", "cannot list the containers of %s: %s" % (project, error))
                 continue
-            lines = [line for line in out.splitlines() if line.strip()]
-            rows = json.loads(out) if out.strip().startswith("[") else [json.loads(line) for line in lines]
-            if not rows:
+            if not found:
                 self.finding("health_container", project, "critical", "compose project %s has no containers" % project)
-            for row in rows:
-                state = row.get("State", "unknown")
-                status = "ok" if state == "running" else "critical"
-                results.append(dict(project=project, name=row.get("Name"), state=state, status=status))
-                self.finding("health_container", "%s/%s" % (project, row.get("Service") or row.get("Name")), status,
-                             "container %s of %s is %s" % (row.get("Name"), project, state))
+            for container in found:
+                problems, status = [], "ok"
+                if container["state"] != "running":
+                    problems.append("is %s%s" % (container["state"], " (exit code %s)" % container["exit_code"]
+                                                 if container["state"] == "exited" else ""))
+                    status = "critical"
+                elif container["health"] == "unhealthy":
+                    problems.append("is unhealthy")
+                    status = "critical"
+                elif container["health"] == "starting":
+                    problems.append("is still starting")
+                    status = "warning"
+                if container["restarts"] > self.params["container_restarts_warning"]:
+                    problems.append("restarted %d times" % container["restarts"])
+                    status = "critical" if status == "critical" else "warning"
+                results.append(dict(container, project=project, status=status))
+                if problems:
+                    self.finding("health_container", "%s/%s" % (project, container["service"] or container["name"]), status,
+                                 "container %s %s" % (container["name"], " and ".join(problems)),
+                                 restarts=container["restarts"])
         return results
 
     def endpoints(self):
@@ -302,6 +327,7 @@ def main():
             services=dict(type="list", elements="str", default=[]),
             service_manager=dict(type="str", default="auto", choices=SERVICE_MANAGER_CHOICES),
             compose_projects=dict(type="list", elements="str", default=[]),
+            container_restarts_warning=dict(type="int", default=3),
             endpoints=dict(type="list", elements="raw", default=[]),
             timeout=dict(type="float", default=10.0),
             mounts=dict(type="list", elements="path", default=[]),

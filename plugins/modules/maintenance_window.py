@@ -68,6 +68,38 @@ options:
     type: list
     elements: str
     default: []
+  compose_projects:
+    description:
+      - Docker Compose projects whose services are stopped while the window is open (those that run; all of the
+        project's, or those listed), by the host's Compose - C(docker compose) (v2) or C(docker-compose) (v1) - which
+        keeps their dependency order. They are recorded with the services, started again when the window closes
+        (or by the rollback), before the host's services, and the window closes only once their containers run and,
+        where they have a healthcheck, are healthy.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      project_dir:
+        description: The project's folder, where its compose file is.
+        type: path
+        required: true
+      project:
+        description: The project's name; by default the folder's name, as Compose derives it.
+        type: str
+      files:
+        description: Compose files, when not the folder's default one.
+        type: list
+        elements: path
+        default: []
+      services:
+        description: The services to stop; all of the project's when empty.
+        type: list
+        elements: str
+        default: []
+      wait_healthy:
+        description: Wait, up to O(wait_timeout), until the started containers run and are healthy.
+        type: bool
+        default: true
   service_manager:
     description:
       - How services are asked. V(auto) uses systemd where it runs, else the SysV init scripts.
@@ -191,6 +223,14 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.upkeep.maintenance.plugins.module_utils._compose import (
+    COMPOSE_PROJECT_SPEC,
+    ComposeError,
+    compose,
+    project_name,
+    running_services,
+    wait_healthy,
+)
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import (
     remove_if_present,
     space_by_file_system,
@@ -310,12 +350,23 @@ class Window(object):
                 return "cannot %s %s: %s" % (action, name, problem)
         return None
 
+    def compose_running(self, problems):
+        """For each Compose project, its services that run now: those the window stops."""
+        running = []
+        for spec in self.params["compose_projects"]:
+            try:
+                running.append((spec, running_services(self.module, spec)))
+            except ComposeError as error:
+                problems.append("compose project %s: %s" % (project_name(spec), error))
+        return running
+
     def open(self):
         params = self.params
         figures, problems = preflight(params)
         states = self.states(params["services"])
         # A misspelt service would leave the application running through the window.
         problems.extend("service %s does not exist" % name for name in params["services"] if states[name] == "not-found")
+        compose_running = self.compose_running(problems)
         if problems:
             fail(self.module, "preflight failed, the window was not opened and nothing was changed: %s" % "; ".join(problems),
                  check="window_preflight", preflight=figures)
@@ -324,9 +375,14 @@ class Window(object):
         already_stopped = [name for name in params["services"] if name not in to_stop]
         # Services a crashed window stopped are started when this one closes: they were running before it.
         stopped_before = [name for name in (previous or {}).get("services", []) if name not in to_stop]
+        compose_stopped = [dict(spec, services=services) for spec, services in compose_running if services]
+        compose_before = [entry for entry in (previous or {}).get("compose", [])
+                          if project_name(entry) not in [project_name(spec) for spec in compose_stopped]]
         record = dict(name=params["name"], opened=(previous or {}).get("opened") or now(),
-                      services=stopped_before + to_stop, flag_file=params["flag_file"])
-        result = dict(changed=True, opened=record["opened"], services_stopped=to_stop, preflight=figures)
+                      services=stopped_before + to_stop, compose=compose_before + compose_stopped,
+                      flag_file=params["flag_file"])
+        result = dict(changed=True, opened=record["opened"], services_stopped=to_stop, preflight=figures,
+                      compose_stopped=dict((project_name(spec), spec["services"]) for spec in compose_stopped))
         if previous:
             result["resumed"] = previous
         if not self.module.check_mode:
@@ -337,21 +393,45 @@ class Window(object):
             write_atomically(params["state_file"], json.dumps(record, indent=2) + "\n", 0o600)
             if params["flag_file"]:
                 write_atomically(params["flag_file"], params["flag_content"], 0o644)
-            problem = self.control(to_stop, "stop")
+            problem = self.control(to_stop, "stop") or self.compose_control(compose_stopped, "stop")
             if problem:
                 fail(self.module, "%s; the window is open, close it to start what was stopped" % problem, **result)
         parts = ["flag %s up" % params["flag_file"]] if params["flag_file"] else []
-        parts.append("stopped %s" % ", ".join(to_stop) if to_stop else "no service to stop")
+        stopped_names = to_stop + ["%s/%s" % (project_name(spec), service) for spec in compose_stopped for service in spec["services"]]
+        parts.append("stopped %s" % ", ".join(stopped_names) if stopped_names else "no service to stop")
         if already_stopped:
             parts.append("%s already stopped and left so" % ", ".join(already_stopped))
         if previous:
             parts.append("resumes the window opened at %s that was never closed" % previous.get("opened"))
         summary = "%s window opened: %s" % (params["name"], "; ".join(parts))
-        acted = "changed" if to_stop or params["flag_file"] else "ok"
+        acted = "changed" if stopped_names or params["flag_file"] else "ok"
         result.update(msg=summary, upkeep_results=[result_entry(
             "maintenance_window", params["name"], "warning" if previous else acted, summary,
             metrics=dict(load_per_core=figures["load"]["per_core"]), details=dict(services_stopped=to_stop))])
         return result
+
+    def compose_control(self, entries, action):
+        """compose stop (or start) of each project's services; what went wrong, or None."""
+        for spec in entries:
+            try:
+                compose(self.module, spec, action, *spec["services"])
+            except ComposeError as error:
+                return "cannot %s compose project %s: %s" % (action, project_name(spec), error)
+        return None
+
+    def compose_unhealthy(self, entries):
+        """The containers the started projects want healthy and that are not, once wait_timeout is over."""
+        problems = []
+        for spec in entries:
+            if spec.get("wait_healthy", True):
+                try:
+                    pending = wait_healthy(self.module, spec, spec["services"], self.params["wait_timeout"])
+                except ComposeError as error:
+                    problems.append("compose project %s: %s" % (project_name(spec), error))
+                    continue
+                problems.extend("%s is %s" % (container["name"], container["health"] or container["state"])
+                                for container in pending)
+        return problems
 
     def wait_for_endpoints(self, endpoints):
         deadline = time.monotonic() + self.params["wait_timeout"]
@@ -370,15 +450,22 @@ class Window(object):
         flag_up = bool(flag_file) and os.path.exists(flag_file)
         stopped = list(reversed(record.get("services", [])))
         to_start = [name for name in stopped if name not in self.running(stopped)]
+        compose_start = list(reversed(record.get("compose", [])))
+        compose_names = ["%s/%s" % (project_name(spec), service) for spec in compose_start for service in spec["services"]]
         result = dict(changed=bool(record or flag_up or to_start), opened=record.get("opened"), services_started=to_start,
-                      endpoints=[])
+                      compose_started=dict((project_name(spec), spec["services"]) for spec in compose_start), endpoints=[])
         if self.module.check_mode:
-            result.update(msg="would start %s and wait for %d endpoints" % (", ".join(to_start) or "nothing", len(endpoints)),
-                          upkeep_results=[])
+            result.update(msg="would start %s and wait for %d endpoints" % (
+                ", ".join(compose_names + to_start) or "nothing", len(endpoints)), upkeep_results=[])
             return result
-        problem = self.control(to_start, "start")
+        # The containers first: the services on the host usually depend on them (a database, a queue).
+        problem = self.compose_control(compose_start, "start") or self.control(to_start, "start")
         if problem:
             fail(self.module, "%s; the maintenance flag stays up" % problem, **result)
+        unhealthy = self.compose_unhealthy(compose_start)
+        if unhealthy:
+            fail(self.module, "containers did not become healthy within %d s (%s); the maintenance flag stays up" % (
+                params["wait_timeout"], "; ".join(unhealthy)), **result)
         answers, failing = self.wait_for_endpoints(endpoints)
         result["endpoints"] = answers
         if failing:
@@ -388,7 +475,7 @@ class Window(object):
         if flag_up:
             remove_if_present(flag_file)
         remove_if_present(params["state_file"])
-        parts = ["started %s" % ", ".join(to_start) if to_start else "no service to start"]
+        parts = ["started %s" % ", ".join(compose_names + to_start) if compose_names or to_start else "no service to start"]
         if endpoints:
             parts.append("%d/%d endpoints answer" % (len(answers), len(endpoints)))
         if flag_up:
@@ -402,7 +489,7 @@ class Window(object):
         result.update(msg=summary, upkeep_results=[result_entry(
             "maintenance_window", record.get("name", params["name"]), "changed" if result["changed"] else "ok", summary,
             metrics=metrics,
-            details=dict(services_started=to_start, endpoints=answers))])
+            details=dict(services_started=to_start, compose_started=result["compose_started"], endpoints=answers))])
         return result
 
 
@@ -415,6 +502,7 @@ def main():
             flag_file=dict(type="path"),
             flag_content=dict(type="str", default="Scheduled maintenance in progress.\n"),
             services=dict(type="list", elements="str", default=[]),
+            compose_projects=dict(type="list", elements="dict", default=[], options=COMPOSE_PROJECT_SPEC),
             service_manager=dict(type="str", default="auto", choices=SERVICE_MANAGER_CHOICES),
             max_load=dict(type="float", default=1.5),
             space=dict(type="list", elements="dict", default=[]),

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Makes sure what builds and runs the test images is here: debootstrap, and a Docker engine that answers (Debian's
-# docker.io, with dockerd started, when none does).
+# Makes sure what builds and runs the test images is here: debootstrap, a Docker engine that answers (Debian's
+# docker.io, with dockerd started, when none does), and Compose.
 set -euo pipefail
 missing=()
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 docker info >/dev/null 2>&1 || command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+# Compose, for the tests of Compose projects: v2 where the engine has it, else Debian's docker-compose (v1 on Debian 12).
+{ docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1; } || missing+=(docker-compose)
 if [ "${#missing[@]}" -gt 0 ] || ! docker info >/dev/null 2>&1; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "Building the test images needs ${missing[*]:-a running Docker engine}, and installing or starting it needs root: run 'make test' as root, or install debootstrap, start Docker and add yourself to the docker group." >&2
