@@ -88,7 +88,7 @@ postgresql:
 	  grep -q '^de_DE.UTF-8 UTF-8' /etc/locale.gen || echo 'de_DE.UTF-8 UTF-8' >>/etc/locale.gen; \
 	  locale-gen >/dev/null; }
 
-pytest: venv collection postgresql ## Unit and integration tests (real SQLite, PostgreSQL, TLS and HTTP servers)
+pytest: venv collection postgresql images ## Unit and integration tests (real SQLite, PostgreSQL, TLS, HTTP servers, Docker)
 	$(BIN)/pytest tests/unit tests/integration
 
 # Each image is named by a hash of what builds it; UPKEEP_IMAGE_<SUITE> picks another image (from a registry, say).

@@ -123,6 +123,20 @@ def tmpfs(tmp_path):
         subprocess.run(["umount", "-l", str(target)], check=False)
 
 
+def docker(*arguments, check=True):
+    """The output of a docker command, stripped."""
+    return subprocess.run(["docker"] + list(arguments), capture_output=True, text=True, check=check).stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def docker_image():
+    """The Debian test image on this machine's Docker engine (tests/images/build.sh makes it once, with no registry)."""
+    if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
+        pytest.skip("no Docker engine answers (make images starts one)")
+    return subprocess.run(["bash", os.path.join(ROOT, "tests", "images", "build.sh"), "bookworm"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
 @pytest.fixture
 def make_estate():
     return estate

@@ -9,7 +9,7 @@ import os
 
 from ansible.errors import AnsibleFilterError
 
-KINDS = ("sqlite", "postgresql", "folder", "external")
+KINDS = ("sqlite", "postgresql", "folder", "volume", "external")
 
 
 def _pattern(backup):
@@ -21,6 +21,8 @@ def _pattern(backup):
         return "%s-*.dump" % source
     if backup["kind"] == "folder":
         return "%s-*.tar.zst" % (source.strip("/").replace("/", "_") or "root")
+    if backup["kind"] == "volume":
+        return "%s-*.tar.zst" % source
     return "*"
 
 

@@ -258,26 +258,70 @@ def pg_command(name):
     return candidates[-1]
 
 
-def check_pg_archive(path):
-    """pg_restore reads the whole table of contents (--list), then every data block (a restore into /dev/null)."""
-    command = pg_command("pg_restore")
-    listing = subprocess.run([command, "--list", path], capture_output=True, text=True, check=False)
-    if listing.returncode != 0:
-        raise FormatError("pg_restore --list failed: %s" % (listing.stderr.strip().splitlines() or ["no message"])[-1])
-    entries = [line for line in listing.stdout.splitlines() if line and not line.startswith(";")]
-    full = subprocess.run([command, "--file", os.devnull, path], capture_output=True, text=True, check=False)
-    if full.returncode != 0:
-        raise FormatError("pg_restore could not read the data: %s" % (full.stderr.strip().splitlines() or ["no message"])[-1])
+class PgClient(object):
+    """PostgreSQL's client programs, on this host or, for a server in Docker without a client on the host, inside
+    the database's container (docker exec): the connection settings travel as environment variables (their names
+    only on the command line, never the password)."""
+
+    def __init__(self, environment, container=None, docker="docker", variables=()):
+        self.environment = environment
+        self.container = container
+        self.docker = docker
+        self.variables = [name for name in variables if name in environment]
+
+    def command(self, program, *arguments):
+        if not self.container:
+            return [pg_command(program)] + list(arguments)
+        names = self.variables
+        return [self.docker, "exec", "--interactive"] + [part for name in names for part in ("--env", name)] + \
+            [self.container, program] + list(arguments)
+
+    def run(self, program, arguments, source=None, output=None):
+        """(exit status, standard output or "", standard error) of a program fed the file source, if any."""
+        stdin = open(source, "rb") if source else subprocess.DEVNULL
+        try:
+            process = subprocess.run(self.command(program, *arguments), stdin=stdin,
+                                     stdout=output if output is not None else subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env=self.environment, check=False)
+        finally:
+            if source:
+                stdin.close()
+        return process.returncode, text_of(process.stdout), text_of(process.stderr)
+
+
+def text_of(data):
+    return (data or b"").decode("utf-8", "replace")
+
+
+def last_line_of(text):
+    return (text.strip().splitlines() or ["no message"])[-1]
+
+
+def check_pg_archive(path, client=None):
+    """pg_restore reads the whole table of contents (--list), then every data block (a restore into /dev/null). A
+    client in a container reads a custom archive from its standard input."""
+    client = client or PgClient(dict(os.environ))
+    piped = bool(client.container)
+    if piped and os.path.isdir(path):
+        raise FormatError("a directory dump is read by the host's pg_restore: install postgresql-client")
+    rc, out, err = client.run("pg_restore", ["--list"] + ([] if piped else [path]), source=path if piped else None)
+    if rc != 0:
+        raise FormatError("pg_restore --list failed: %s" % last_line_of(err))
+    entries = [line for line in out.splitlines() if line and not line.startswith(";")]
+    rc, _out, err = client.run("pg_restore", ["--file", "/dev/null"] + ([] if piped else [path]),
+                               source=path if piped else None)
+    if rc != 0:
+        raise FormatError("pg_restore could not read the data: %s" % last_line_of(err))
     return dict(toc_entries=len(entries))
 
 
-def check_format(path, fmt, sqlite_check):
+def check_format(path, fmt, sqlite_check, pg_client=None):
     """Details of a backup that reads as its format; FormatError when it does not. sqlite_check(path) checks a
-    SQLite file (on a copy, done by the caller)."""
+    SQLite file (on a copy, done by the caller); pg_client reads pg_dump archives (the host's by default)."""
     if fmt == "sqlite":
         return sqlite_check(path)
     if fmt in ("pg_custom", "pg_directory"):
-        return check_pg_archive(path)
+        return check_pg_archive(path, pg_client)
     base, _dot, compression = fmt.partition(".")
     if base == "tar":
         return check_tar(path, compression)
@@ -306,9 +350,10 @@ def feed_command(command, source, environment, temp_dir=None):
         return status, error_file.read().decode("utf-8", "replace")
 
 
-def write_tar(folder, output, compression):
-    """A tar of folder (GNU format, whole-second times, members in name order, so the same folder gives the same
-    bytes) written to the open file output through zstd or gzip."""
+def write_tar(folder, output, compression, name=None):
+    """A tar of folder, its members under name (the folder's own by default) - GNU format, whole-second times,
+    members in name order, so the same folder gives the same bytes - written to the open file output through zstd
+    or gzip."""
     compressor = None
     if compression == "zstd":
         compressor = subprocess.Popen([zstd_command(), "-q", "-c"], stdin=subprocess.PIPE, stdout=output)
@@ -317,7 +362,7 @@ def write_tar(folder, output, compression):
         stream = gzip.GzipFile(filename="", mode="wb", fileobj=output, mtime=0)
     try:
         with tarfile.open(fileobj=stream, mode="w|", format=tarfile.GNU_FORMAT) as archive:
-            archive.add(folder, arcname=os.path.basename(folder.rstrip("/")) or "root")
+            archive.add(folder, arcname=name or os.path.basename(folder.rstrip("/")) or "root")
     finally:
         stream.close()
         if compressor is not None and compressor.wait() != 0:

@@ -18,6 +18,8 @@ import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import FormatError, PgClient
+
 try:
     import psycopg as driver
     from psycopg import sql
@@ -188,6 +190,16 @@ def libpq_environment(params):
     environment = dict(os.environ)
     environment.update((LIBPQ_ENVIRONMENT[keyword], str(value)) for keyword, value in libpq_parameters(params).items())
     return environment
+
+
+def pg_client(module, params):
+    """PostgreSQL's client programs where the options say: the host's, or with a container, the container's."""
+    docker = None
+    if params.get("container"):
+        docker = module.get_bin_path("docker")
+        if not docker:
+            raise FormatError("container %s: the docker command is not installed" % params["container"])
+    return PgClient(libpq_environment(params), params.get("container"), docker or "docker", LIBPQ_ENVIRONMENT.values())
 
 
 def connect(params, read_only=False):

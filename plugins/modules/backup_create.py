@@ -9,9 +9,11 @@ module: backup_create
 short_description: Take a PostgreSQL dump or a folder archive, atomically, with its checksum
 version_added: 0.1.0
 description:
-  - V(postgresql) runs C(pg_dump) in its custom format (compressed, restorable table by table with C(pg_restore)).
-    V(folder) writes a tar archive of O(src) compressed with zstd or gzip, members in a stable order, so that an
-    unchanged folder gives an identical archive.
+  - V(postgresql) runs C(pg_dump) in its custom format (compressed, restorable table by table with C(pg_restore)),
+    on the host or, with O(container), inside the database's container (C(docker exec)), for a server in Docker
+    Compose on a host without PostgreSQL's client. V(folder) writes a tar archive of O(src) compressed with zstd or
+    gzip, members in a stable order, so that an unchanged folder gives an identical archive. V(volume) archives the
+    files of the Docker volume O(src) the same way (stop its application first, as the maintenance window does).
   - The backup is written under a hidden temporary name in O(dest), synced, renamed to
     C(PREFIX-YYYYmmddTHHMMSSZ.dump) (or C(.tar.zst), C(.tar.gz)) with mode O(mode), and its SHA-256 is written to a
     C(.sha256) sidecar that C(sha256sum -c) reads. A failed dump leaves nothing behind.
@@ -34,14 +36,19 @@ attributes:
 options:
   kind:
     description:
-      - V(postgresql) dumps the database O(db); V(folder) archives the folder O(src).
+      - V(postgresql) dumps the database O(db); V(folder) archives the folder O(src); V(volume) the Docker volume O(src).
     type: str
-    choices: [postgresql, folder]
+    choices: [postgresql, folder, volume]
     required: true
   src:
     description:
-      - The folder to archive, for O(kind=folder).
+      - The folder to archive, for O(kind=folder); the volume's name, for O(kind=volume).
     type: path
+  container:
+    description:
+      - For O(kind=postgresql), the container whose C(pg_dump) dumps the database (C(docker exec)); the connection
+        options then apply inside the container (its socket by default).
+    type: str
   dest:
     description:
       - The folder the backups go to; created with mode 0700 when missing.
@@ -135,7 +142,6 @@ upkeep_results:
 import datetime
 import os
 import re
-import subprocess
 import tarfile
 import tempfile
 import time
@@ -144,7 +150,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import (
     FormatError,
-    pg_command,
+    last_line_of,
     write_tar,
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import (
@@ -156,7 +162,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._files import (
     write_checksum,
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._postgresql import (
-    libpq_environment,
+    pg_client,
     postgresql_common_argument_spec,
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
@@ -197,19 +203,35 @@ def unused_name(dest, name_prefix, name_suffix):
     return final
 
 
-def dump_postgresql(params, temporary):
-    command = [pg_command("pg_dump"), "--format=custom", "--file", temporary, "--dbname", params["db"]]
-    process = subprocess.run(command, capture_output=True, text=True, env=libpq_environment(params), check=False)
-    if process.returncode != 0:
-        raise FormatError("pg_dump failed: %s" % (process.stderr.strip().splitlines() or ["no message"])[-1])
-    return command
-
-
-def archive_folder(params, temporary):
-    if not os.path.isdir(params["src"]):
-        raise FormatError("%s is not a folder" % params["src"])
+def dump_postgresql(module, params, temporary):
+    """pg_dump of the host, or with a container, the pg_dump inside the database's container (docker exec), its
+    output streamed to the temporary file; the connection's settings travel as environment variables, the password
+    never on a command line."""
+    client = pg_client(module, params)
+    arguments = ["--format=custom", "--dbname", params["db"]]
     with open(temporary, "wb") as output:
-        write_tar(params["src"], output, params["compression"])
+        rc, _out, err = client.run("pg_dump", arguments, output=output)
+    if rc != 0:
+        raise FormatError("pg_dump failed: %s" % last_line_of(err))
+    return client.command("pg_dump", *arguments)
+
+
+def volume_folder(module, name):
+    """Where a Docker volume's files are on this host (docker volume inspect), to archive them as a folder."""
+    docker = module.get_bin_path("docker")
+    if not docker:
+        raise FormatError("volume %s: the docker command is not installed" % name)
+    rc, out, err = module.run_command([docker, "volume", "inspect", "--format", "{{.Mountpoint}}", name])
+    if rc != 0:
+        raise FormatError("volume %s: %s" % (name, (err.strip() or out.strip()).splitlines()[-1]))
+    return out.strip()
+
+
+def archive_folder(folder, params, temporary, name=None):
+    if not os.path.isdir(folder):
+        raise FormatError("%s is not a folder" % folder)
+    with open(temporary, "wb") as output:
+        write_tar(folder, output, params["compression"], name)
         output.flush()
         os.fsync(output.fileno())
     return None
@@ -220,7 +242,13 @@ def take(module, dest, final):
     fd, temporary = tempfile.mkstemp(prefix="." + os.path.basename(final) + ".", suffix=".tmp", dir=dest)
     os.close(fd)
     try:
-        command = dump_postgresql(params, temporary) if params["kind"] == "postgresql" else archive_folder(params, temporary)
+        if params["kind"] == "postgresql":
+            command = dump_postgresql(module, params, temporary)
+        else:
+            if params["kind"] == "volume":
+                command = archive_folder(volume_folder(module, params["src"]), params, temporary, params["src"])
+            else:
+                command = archive_folder(params["src"], params, temporary)
         os.chmod(temporary, module.params["mode"])
         fsync_path(temporary)
         digest = sha256_file(temporary)
@@ -234,16 +262,19 @@ def take(module, dest, final):
 def main():
     argument_spec = postgresql_common_argument_spec()
     argument_spec.update(
-        kind=dict(type="str", required=True, choices=["postgresql", "folder"]),
+        kind=dict(type="str", required=True, choices=["postgresql", "folder", "volume"]),
         src=dict(type="path"),
+        container=dict(type="str"),
         dest=dict(type="path", required=True),
         prefix=dict(type="str"),
         compression=dict(type="str", default="zstd", choices=["zstd", "gzip"]),
         mode=dict(type="raw", default="0600"),
         reuse_within=dict(type="str", default="0"),
     )
-    module = AnsibleModule(argument_spec=argument_spec, required_if=[("kind", "folder", ("src",))],
+    module = AnsibleModule(argument_spec=argument_spec, required_if=[("kind", "folder", ("src",)), ("kind", "volume", ("src",))],
                            supports_check_mode=True)
+    if module.params["container"] and module.params["kind"] != "postgresql":
+        module.fail_json(msg="container is where pg_dump runs: it applies to kind postgresql only")
     params = module.params
     try:
         params["mode"] = parse_mode(params["mode"])
@@ -272,7 +303,7 @@ def main():
             result.update(changed=True, path=final, size=0, sha256=None, outcome="planned")
         else:
             temporary, digest, command = take(module, dest, final)
-            if params["kind"] == "folder" and newest and read_checksum(newest) == digest:
+            if params["kind"] in ("folder", "volume") and newest and read_checksum(newest) == digest:
                 remove_if_present(temporary)
                 result.update(path=newest, size=os.path.getsize(newest), sha256=digest, outcome="identical")
             else:

@@ -50,6 +50,12 @@ options:
     type: str
     choices: [files, folders]
     default: files
+  container:
+    description:
+      - A container whose PostgreSQL client programs read and restore C(pg_dump) backups (C(docker exec)), for a
+        server in Docker on a host without PostgreSQL's client; the connection options then apply inside it. The
+        restore test's scratch database is made and dropped by its C(psql).
+    type: str
   min_count:
     description:
       - Fewer backups in the set than this is a V(warning); none at all is V(critical).
@@ -220,6 +226,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import
     backup_set,
     check_format,
     detect_format,
+    last_line_of,
     feed_command,
     open_stream,
     pg_command,
@@ -235,6 +242,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._postgresql imp
     driver,
     libpq_environment,
     one_line,
+    pg_client,
     postgresql_common_argument_spec,
     require_driver,
     sql,
@@ -265,6 +273,8 @@ class Verification(object):
         self.min_size = min_size
         self.checks = []
         self.latest = {}
+        # Reads pg_dump archives: the host's pg_restore, or with a container, the one inside it.
+        self.pg_client = pg_client(module, self.params) if self.params["container"] else None
 
     def record(self, name, status, message, **metrics):
         self.checks.append(dict(name=name, status=status, message=message, metrics=metrics))
@@ -397,7 +407,7 @@ class Verification(object):
                 unknown.append(os.path.relpath(path, newest))
                 continue
             try:
-                check_format(path, fmt, self.sqlite_integrity)
+                check_format(path, fmt, self.sqlite_integrity, self.pg_client)
                 checked += 1
             except FormatError as error:
                 broken.append("%s (%s): %s" % (os.path.relpath(path, newest), fmt, error))
@@ -410,7 +420,7 @@ class Verification(object):
 
     def format(self, newest, fmt):
         try:
-            details = check_format(newest, fmt, self.sqlite_integrity)
+            details = check_format(newest, fmt, self.sqlite_integrity, self.pg_client)
         except FormatError as error:
             self.record("format", "critical", "%s: %s" % (fmt, error))
             return
@@ -497,6 +507,8 @@ class Verification(object):
             os.unlink(copy)
 
     def restore_postgresql(self, newest, fmt):
+        if self.params["container"]:
+            return self.restore_in_container(newest, fmt)
         require_driver(self.module)
         scratch = "upkeep_restore_test_%s" % uuid.uuid4().hex[:12]
         admin = connect(self.params)
@@ -516,6 +528,31 @@ class Verification(object):
             raise FormatError(one_line(error))
         finally:
             admin.close()
+
+    def restore_in_container(self, newest, fmt):
+        """The restore test with the client programs of the database's container: a scratch database made and
+        dropped by its psql, the backup fed to its pg_restore or psql, the smoke queries asked through psql."""
+        client = pg_client(self.module, self.params)
+        scratch = "upkeep_restore_test_%s" % uuid.uuid4().hex[:12]
+        rc, _out, err = client.run("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", 'CREATE DATABASE "%s"' % scratch])
+        if rc != 0:
+            raise FormatError("cannot create a scratch database: %s" % last_line_of(err))
+        try:
+            if fmt == "pg_custom":
+                rc, _out, err = client.run("pg_restore", ["--no-owner", "--no-privileges", "--exit-on-error", "--dbname",
+                                                          scratch], source=newest)
+            else:
+                copy = self.temporary_copy(newest, fmt)
+                try:
+                    rc, _out, err = client.run("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "--dbname", scratch, "-f", "-"],
+                                               source=copy)
+                finally:
+                    os.unlink(copy)
+            if rc != 0:
+                raise FormatError("restoring into a scratch database failed: %s" % last_line_of(err))
+            return self.smoke(lambda query: psql_value(client, scratch, query))
+        finally:
+            client.run("psql", ["-X", "-q", "-c", 'DROP DATABASE IF EXISTS "%s"' % scratch])
 
     def load(self, newest, fmt, scratch):
         restore = pg_command("pg_restore")
@@ -542,12 +579,25 @@ def first_value(rows):
     return next(iter(rows[0].values())) if rows else None
 
 
+def psql_value(client, database, query):
+    """The first column of the first row of a query, asked through psql (a number where it reads as one)."""
+    rc, out, err = client.run("psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "--dbname", database, "-c", query])
+    if rc != 0:
+        raise FormatError(last_line_of(err))
+    value = (out.splitlines() or [""])[0].split("|")[0].strip()
+    try:
+        return int(value)
+    except ValueError:
+        return value or None
+
+
 def main():
     argument_spec = postgresql_common_argument_spec()
     argument_spec.update(
         path=dict(type="path", required=True),
         pattern=dict(type="str", default="*"),
         units=dict(type="str", default="files", choices=["files", "folders"]),
+        container=dict(type="str"),
         min_count=dict(type="int", default=1),
         max_age=dict(type="str", default="26h"),
         min_size=dict(type="str", default="1"),

@@ -9,8 +9,6 @@ import subprocess
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 COMPOSE_FILE = """
 services:
   db:
@@ -38,13 +36,11 @@ def compose_command():
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0 or not compose_command():
-        pytest.skip("no Docker engine with Compose answers (make images starts one)")
-    image = subprocess.run(["bash", os.path.join(ROOT, "tests", "images", "build.sh"), "bookworm"], capture_output=True,
-                           text=True, check=True).stdout.strip()
+def stack(tmp_path_factory, docker_image):
+    if not compose_command():
+        pytest.skip("no Compose is installed (make images installs one)")
     folder = tmp_path_factory.mktemp("shop")
-    (folder / "docker-compose.yml").write_text(COMPOSE_FILE.format(image=image))
+    (folder / "docker-compose.yml").write_text(COMPOSE_FILE.format(image=docker_image))
     up = subprocess.run(compose_command() + ["up", "-d", "--wait"] if compose_command()[0] == "docker" else
                         compose_command() + ["up", "-d"], cwd=str(folder), capture_output=True, text=True, check=False)
     assert up.returncode == 0, up.stderr
