@@ -48,11 +48,32 @@ def compose_command(module):
 
 
 def project_name(spec):
-    """The project's name as Compose derives it when none is given: its folder's name, lower case, alphanumerics."""
+    """The project's name as Compose derives it when none is given: COMPOSE_PROJECT_NAME of the folder's .env file,
+    else the folder's name, lower case, alphanumerics."""
     if spec.get("project"):
         return spec["project"]
+    named = dotenv_value(os.path.join(spec["project_dir"], ".env"), "COMPOSE_PROJECT_NAME")
+    if named:
+        return named
     base = os.path.basename(os.path.normpath(spec["project_dir"])).lower()
     return "".join(character for character in base if character.isalnum() or character in "-_")
+
+
+def dotenv_value(path, key):
+    """The value a Compose .env file gives key (KEY=value, optionally quoted or after export), or None."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = handle.read(1024 * 1024).splitlines()
+    except OSError:
+        return None
+    value = None
+    for line in lines:
+        name, equals, text = line.strip().partition("=")
+        name = name[len("export "):].strip() if name.startswith("export ") else name.strip()
+        if equals and name == key:
+            text = text.strip()
+            value = text[1:-1] if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"" else text
+    return value
 
 
 def compose(module, spec, *arguments):

@@ -66,6 +66,15 @@ options:
         never removed. Off by default - a volume may hold the only copy of data.
     type: bool
     default: false
+  labels:
+    description:
+      - Prune only the containers, networks, images and anonymous volumes whose labels match all of these - V(key)
+        or V(key=value) for those that carry it, V(!key) or V(!key=value) for those that do not (V(!keep) spares
+        everything labelled C(keep)).
+      - The build cache has no labels, so they do not limit its prune.
+    type: list
+    elements: str
+    default: []
   log_size_warning:
     description:
       - A container's json-file log larger than this (V(100M)) and not rotated by Docker is a V(warning).
@@ -138,27 +147,54 @@ def reclaimed(output):
     return size, removed
 
 
+def label_filters(labels):
+    """Docker's --filter arguments for the labels option: label=KEY[=VALUE], or label!=KEY[=VALUE] for !KEY."""
+    arguments = []
+    for label in labels:
+        negated = label.startswith("!")
+        arguments += ["--filter", ("label!=" if negated else "label=") + label.lstrip("!")]
+    return arguments
+
+
 def prune_commands(params):
     commands = []
+    labels = label_filters(params["labels"])
     if params["containers_until"]:
-        commands.append(("containers", ["container", "prune", "--force", "--filter", "until=" + params["containers_until"]]))
+        commands.append(("containers", ["container", "prune", "--force", "--filter", "until=" + params["containers_until"]] + labels))
     if params["networks_until"]:
-        commands.append(("networks", ["network", "prune", "--force", "--filter", "until=" + params["networks_until"]]))
+        commands.append(("networks", ["network", "prune", "--force", "--filter", "until=" + params["networks_until"]] + labels))
     if params["images"] != "none":
         commands.append(("images", ["image", "prune", "--force"] + (["--all"] if params["images"] == "unused" else []) +
-                         ["--filter", "until=" + params["images_until"]]))
+                         ["--filter", "until=" + params["images_until"]] + labels))
     if params["build_cache"]:
         commands.append(("build_cache", ["builder", "prune", "--force", "--filter", "until=" + params["build_cache_until"]]))
     return commands
 
 
-def prune_anonymous_volumes(module, docker):
+def labels_match(labels, wanted):
+    """Whether an object's labels (a dict) pass the labels option, as Docker's label filters would."""
+    for condition in wanted:
+        negated = condition.startswith("!")
+        key, equals, value = condition.lstrip("!").partition("=")
+        present = key in labels and (not equals or labels[key] == value)
+        if present == negated:
+            return False
+    return True
+
+
+def prune_anonymous_volumes(module, docker, wanted):
     """Remove the unused volumes that have no name of their own. docker volume prune of Docker before 23 removes
-    unused named volumes too - the data volume of a stack that is down, say - so the anonymous ones are picked here."""
+    unused named volumes too - the data volume of a stack that is down, say - so the anonymous ones are picked here,
+    and their labels matched here (docker volume ls has no label!= filter)."""
     rc, out, err = module.run_command([docker, "volume", "ls", "--quiet", "--filter", "dangling=true"])
     if rc != 0:
         module.fail_json(msg="docker volume ls: %s" % (err.strip() or out.strip()))
     anonymous = [name for name in out.split() if re.match(r"^[0-9a-f]{64}$", name)]
+    if anonymous and wanted:
+        rc, out, err = module.run_command([docker, "volume", "inspect"] + anonymous)
+        if rc != 0:
+            module.fail_json(msg="docker volume inspect: %s" % (err.strip() or out.strip()))
+        anonymous = [item["Name"] for item in json.loads(out) if labels_match(item.get("Labels") or {}, wanted)]
     if anonymous:
         rc, out, err = module.run_command([docker, "volume", "rm"] + anonymous)
         if rc != 0:
@@ -198,6 +234,7 @@ def main():
             build_cache_until=dict(type="str", default="168h"),
             networks_until=dict(type="str", default="168h"),
             volumes=dict(type="bool", default=False),
+            labels=dict(type="list", elements="str", default=[]),
             log_size_warning=dict(type="str", default="100M"),
         ),
         supports_check_mode=True)
@@ -206,10 +243,18 @@ def main():
         limit = parse_size(params["log_size_warning"])
     except ValueError as error:
         module.fail_json(msg=str(error))
+    if any(not label.lstrip("!") for label in params["labels"]):
+        module.fail_json(msg="labels: an empty label matches nothing; give key, key=value, !key or !key=value")
     docker = module.get_bin_path("docker")
     if not docker:
         module.exit_json(changed=False, msg="Docker is not installed: nothing to prune", pruned={}, bytes_reclaimed=0,
                          logs=[], upkeep_results=[])
+    rc, _out, err = module.run_command([docker, "version", "--format", "{{.Server.Version}}"])
+    if rc != 0:
+        # The command without its daemon: Docker is installed but stopped, or this user may not use its socket.
+        summary = "Docker's daemon does not answer, nothing pruned: %s" % (err.strip().splitlines() or ["no message"])[-1]
+        module.exit_json(changed=False, msg=summary, pruned={}, bytes_reclaimed=0, logs=[],
+                         upkeep_results=[result_entry("docker_prune", "docker", "warning", summary)])
     pruned, removed = {}, 0
     commands = prune_commands(params)
     if not module.check_mode:
@@ -222,7 +267,7 @@ def main():
             removed += count
         if params["volumes"]:
             pruned["volumes"] = 0
-            removed += prune_anonymous_volumes(module, docker)
+            removed += prune_anonymous_volumes(module, docker, params["labels"])
     total = sum(pruned.values())
     logs = container_logs(module, docker, limit)
     if module.check_mode:

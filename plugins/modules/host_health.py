@@ -351,15 +351,18 @@ def main():
     health = Health(module)
     result = health.gather()
     worst_disk = max([disk.get("used_percent", 0) for disk in result["disks"]] or [0])
-    summary = "%d/%d services up, %d/%d endpoints ok, fullest disk %.0f %%, memory %.0f %%, load %.0f %% of %d cores; %s" % (
-        sum(1 for service in result["services"] if service["status"] == "ok"), len(result["services"]),
+    containers = "%d/%d containers up, " % (sum(1 for container in result["containers"] if container["status"] == "ok"),
+                                            len(result["containers"])) if module.params["compose_projects"] else ""
+    summary = "%d/%d services up, %s%d/%d endpoints ok, fullest disk %.0f %%, memory %.0f %%, load %.0f %% of %d cores; %s" % (
+        sum(1 for service in result["services"] if service["status"] == "ok"), len(result["services"]), containers,
         sum(1 for endpoint in result["endpoints"] if endpoint["status"] == "ok"), len(result["endpoints"]),
         worst_disk, result["memory"]["used_percent"], result["load"]["per_core"] * 100, result["load"]["cores"],
         "%d findings, worst %s" % (len(health.findings), worst_status(f["status"] for f in health.findings))
         if health.findings else "no findings")
     overview = result_entry("host_health", "host", "ok", summary, metrics=dict(
         disk_used_ratio=round(worst_disk / 100, 3), memory_used_ratio=round(result["memory"]["used_percent"] / 100, 3),
-        load_per_core=result["load"]["per_core"], findings=len(health.findings)))
+        load_per_core=result["load"]["per_core"], findings=len(health.findings)),
+        details=dict(containers=result["containers"]) if result["containers"] else None)
     result.update(changed=False, findings=health.findings, upkeep_results=[overview] + health.findings)
     failing = failing_entries(health.findings, module.params["fail_on"])
     if failing:

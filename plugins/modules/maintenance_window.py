@@ -84,7 +84,7 @@ options:
         type: path
         required: true
       project:
-        description: The project's name; by default the folder's name, as Compose derives it.
+        description: The project's name; by default COMPOSE_PROJECT_NAME of the folder's C(.env) file, else the folder's name, as Compose derives it.
         type: str
       files:
         description: Compose files, when not the folder's default one.

@@ -6,9 +6,11 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 mirror=${UPKEEP_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 hash=$(cat "$here/build.sh" "$here/packages.txt" | sha256sum | cut -c1-12)
-mapfile -t packages < <(grep -v '^#' "$here/packages.txt")
 
 for suite in "$@"; do
+  # A package line may name the suites it is for (Debian 13 splits the Docker command out of docker.io).
+  mapfile -t packages < <(awk -v suite="$suite" '!/^#/ && NF && (NF == 1 || index(" " $0 " ", " " suite " ")) { print $1 }' \
+    "$here/packages.txt")
   image="upkeep-test:${suite}-${hash}"
   if docker image inspect "$image" >/dev/null 2>&1; then
     echo "$image"

@@ -72,6 +72,8 @@ def tasks(root, server, db):
         ("backup_verify", dict(path="%s/backups/app" % root, pattern="app-*.db", max_age="1d")),
         ("prune", dict(path="%s/logs" % root, patterns=["app.log.*"], age="7d", min_keep=2)),
         ("cert_expiry", dict(paths=["%s/certs/site.pem" % root], fail_on="never")),
+        # Limited to a label nothing carries: the machine's Docker keeps all it has.
+        ("docker_prune", dict(labels=["upkeep-test=nothing-carries-this"], build_cache=False)),
         ("host_health", dict(mounts=[str(root)], load_warning=1000, load_critical=1000)),
         ("log_scan", dict(files=["%s/logs/app.log" % root], window="1000d")),
         ("maintenance_window", dict(state="open", name="test", state_file="%s/window.json" % root,

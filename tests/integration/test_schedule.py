@@ -99,12 +99,18 @@ def test_the_example_inventory_parses_into_the_playbooks_groups():
                               "--list", "-e", "vault_postgresql_maintenance_password=x"], capture_output=True, text=True,
                              check=True)
     inventory = json.loads(process.stdout)
-    groups = dict((name, sorted(inventory[name]["hosts"])) for name in ("sqlite_apps", "postgresql_servers", "web", "dev"))
-    assert groups == {"sqlite_apps": ["orders1.example.com"], "postgresql_servers": ["db1.example.com"],
-                      "web": ["orders1.example.com"], "dev": ["dev1.example.com"]}
-    host = inventory["_meta"]["hostvars"]["orders1.example.com"]
+    groups = dict((name, sorted(inventory[name]["hosts"]))
+                  for name in ("sqlite_apps", "postgresql_servers", "web", "compose_stacks", "dev"))
+    assert groups == {"sqlite_apps": ["orders1.example.com"], "postgresql_servers": ["db1.example.com", "stack1.example.com"],
+                      "web": ["orders1.example.com"], "compose_stacks": ["stack1.example.com"], "dev": ["dev1.example.com"]}
+    hostvars = inventory["_meta"]["hostvars"]
+    host = hostvars["orders1.example.com"]
     assert host["sqlite_databases"][0]["path"] == "/srv/orders/data/orders.db"
     assert host["certificates_endpoints_from"] == "controller"
+    # Each PostgreSQL host keeps its own databases and backup sets: the groups they share do not mix them.
+    assert [item["name"] for item in hostvars["db1.example.com"]["backups_sets"]] == ["app-pg"]
+    assert [item["name"] for item in hostvars["stack1.example.com"]["backups_sets"]] == ["shop-db", "uploads", "nightly"]
+    assert hostvars["stack1.example.com"]["postgresql_databases"] == [{"db": "shop"}]
 
 
 def test_the_execution_environment_carries_the_ansible_core_the_collection_requires():

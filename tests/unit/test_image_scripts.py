@@ -29,13 +29,13 @@ def machine(tmp_path):
     return bin_folder, calls, environment
 
 
-def build(machine, chroot):
-    """build.sh for bookworm, with no image built yet and ``chroot`` as what the chroot stand-in does."""
+def build(machine, chroot, suite="bookworm"):
+    """build.sh for a suite, with no image built yet and ``chroot`` as what the chroot stand-in does."""
     bin_folder, _calls, environment = machine
     stand_in(bin_folder, "debootstrap", 'mkdir -p "$3/usr/sbin"')
     stand_in(bin_folder, "chroot", chroot)
     stand_in(bin_folder, "docker", 'case "$1 $2" in "image inspect") exit 1;; esac; cat >/dev/null; exit 0')
-    return subprocess.run(["bash", os.path.join(IMAGES, "build.sh"), "bookworm"], capture_output=True, text=True,
+    return subprocess.run(["bash", os.path.join(IMAGES, "build.sh"), suite], capture_output=True, text=True,
                           env=environment, check=False)
 
 
@@ -56,6 +56,19 @@ def test_an_installed_image_is_tagged_only_once_every_package_is_there(machine):
     built = build(machine, "exit 0")
     assert built.returncode == 0, built.stderr
     assert built.stdout.startswith("upkeep-test:bookworm-") and "docker import" in calls.read_text()
+
+
+@pytest.mark.parametrize("suite, docker_package, absent", [
+    ("bookworm", "docker.io", "docker-cli"),
+    ("trixie", "docker-cli", "docker.io"),
+])
+def test_each_suite_gets_the_packages_listed_for_it(machine, suite, docker_package, absent):
+    _bin_folder, calls, _environment = machine
+    assert build(machine, "exit 0", suite).returncode == 0
+    [install] = [line for line in calls.read_text().splitlines() if " install " in line]
+    packages = install.split()
+    assert docker_package in packages and "docker-compose" in packages and "postgresql" in packages
+    assert absent not in packages and suite not in packages
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the script installs packages as root")
