@@ -88,7 +88,17 @@ postgresql:
 	  grep -q '^de_DE.UTF-8 UTF-8' /etc/locale.gen || echo 'de_DE.UTF-8 UTF-8' >>/etc/locale.gen; \
 	  locale-gen >/dev/null; }
 
-pytest: venv collection postgresql images ## Unit and integration tests (real SQLite, PostgreSQL, TLS, HTTP servers, Docker)
+# promtool tests the shipped alert rules and node_exporter serves the metrics files: Debian's binaries, unpacked
+# without installing the packages (which would start their services).
+.build/prometheus/.done:
+	mkdir -p $(dir $@)debs
+	cd $(dir $@)debs && { apt-get download -qq prometheus prometheus-node-exporter 2>/dev/null \
+	  || { apt-get update -qq && apt-get download -qq prometheus prometheus-node-exporter; }; }
+	for deb in $(dir $@)debs/*.deb; do dpkg-deb -x $$deb $(dir $@); done
+	rm -rf $(dir $@)debs
+	touch $@
+
+pytest: venv collection postgresql images .build/prometheus/.done ## Unit and integration tests (real SQLite, PostgreSQL, TLS, HTTP servers, Docker)
 	$(BIN)/pytest tests/unit tests/integration
 
 # Each image is named by a hash of what builds it; UPKEEP_IMAGE_<SUITE> picks another image (from a registry, say).
@@ -125,7 +135,7 @@ importer: tarball .build/importer/.done ## galaxy-importer on the tarball, offli
 
 # The collection as users install it: the tarball into an empty collections path, with nothing but ansible-core,
 # on the oldest and the newest ansible-core; then the modules on the oldest managed-host Python.
-install-test: venv collection postgresql tarball importer .build/core-2.16/.done .build/core-2.21/.done .build/modules-py39/.done ## Install the tarball with plain ansible-core 2.16 and 2.21 and run it; modules on Python 3.9
+install-test: venv collection postgresql .build/prometheus/.done tarball importer .build/core-2.16/.done .build/core-2.21/.done .build/modules-py39/.done ## Install the tarball with plain ansible-core 2.16 and 2.21 and run it; modules on Python 3.9
 	for core in .build/core-2.16 .build/core-2.21; do \
 	  UPKEEP_CORE_VENV=$(CURDIR)/$$core UPKEEP_TARBALL=$(CURDIR)/$(TARBALL) $(BIN)/pytest -p no:cacheprovider tests/install; \
 	done

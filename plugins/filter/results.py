@@ -6,6 +6,9 @@
 """Filters over the results contract: collect entries from registered tasks, build a run's report, summarise it."""
 
 import calendar
+import json
+import os
+import re
 import time
 
 from ansible.errors import AnsibleFilterError
@@ -57,8 +60,60 @@ def upkeep_report(hostvars, hosts, run, finished):
 
 def upkeep_report_extend(report, entries, host):
     """The report with more entries, made on ``host`` after it was built (the controller's notifications)."""
-    return _report(report["run"], report["hosts"], report["entries"] + [dict(entry, host=host) for entry in entries],
-                   report["finished"])
+    return dict(report, **_report(report["run"], report["hosts"],
+                                  report["entries"] + [dict(entry, host=host) for entry in entries], report["finished"]))
+
+
+PROBLEMS = ("warning", "critical", "failed")
+
+
+def _by_key(entries):
+    return dict(((entry["host"], entry["check"], entry["target"]), entry) for entry in entries)
+
+
+def _previous_report(report, report_dir):
+    """The newest JSON report of the same run in the folder, older than this one, or None."""
+    stem = "%s-%s" % (report["run"], report["started"].replace(":", "").replace("-", ""))
+    pattern = re.compile(r"%s-\d{8}T\d{6}Z\.json\Z" % re.escape(report["run"]))
+    try:
+        names = sorted(name for name in os.listdir(report_dir) if pattern.match(name) and name < stem + ".json")
+    except OSError:
+        return None
+    for name in reversed(names):
+        try:
+            with open(os.path.join(report_dir, name)) as stream:
+                return json.load(stream)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def upkeep_report_changes(report, report_dir):
+    """The report with what changed since the previous report of the same run in the folder: findings that appeared
+    or got worse, findings that were resolved (checked again and found well), and the sizes that grew or shrank."""
+    previous = _previous_report(report, report_dir)
+    if not previous:
+        return dict(report, changes=None)
+    before, now = _by_key(previous.get("entries", [])), _by_key(report["entries"])
+    new, resolved, sizes = [], [], []
+    for key, entry in now.items():
+        earlier = before.get(key)
+        was = earlier["status"] if earlier else "ok"
+        if entry["status"] in PROBLEMS and STATUSES.index(entry["status"]) > STATUSES.index(was):
+            new.append(dict(entry, previous_status=was if earlier else None))
+        elif entry["status"] not in PROBLEMS and was in PROBLEMS:
+            resolved.append(dict(entry, previous_status=was))
+        size, size_before = entry.get("metrics", {}).get("size_bytes"), (earlier or {}).get("metrics", {}).get("size_bytes")
+        if isinstance(size, (int, float)) and isinstance(size_before, (int, float)) and size != size_before:
+            sizes.append(dict(host=key[0], check=key[1], target=key[2], before_bytes=size_before, after_bytes=size,
+                              growth_bytes=size - size_before))
+    # Most checks report a finding only while it lasts: one a host no longer reports is resolved, if the host ran.
+    reached = set(entry["host"] for entry in report["entries"])
+    for key, earlier in before.items():
+        if key not in now and key[0] in reached and earlier["status"] in PROBLEMS:
+            resolved.append(dict(earlier, status="ok", summary="no longer found: " + earlier["summary"],
+                                 previous_status=earlier["status"], timestamp=report["finished"]))
+    return dict(report, changes=dict(previous_started=previous.get("started"), new=new, resolved=resolved, sizes=sizes))
 
 
 def _report(run, hosts, entries, finished):
@@ -163,6 +218,23 @@ def upkeep_markdown(report):
             lines += ["- **%s** `%s` %s: %s" % (entry["host"], entry["check"], entry["target"], entry["summary"])
                       for entry in chosen]
             lines.append("")
+    changes = report.get("changes")
+    if changes:
+        lines += ["## Since the previous run (%s)" % changes["previous_started"], ""]
+        lines += ["- new: **%s** `%s` %s: %s (%s)" % (entry["host"], entry["check"], entry["target"], entry["summary"],
+                                                      entry["status"]) for entry in changes["new"]]
+        lines += ["- resolved: **%s** `%s` %s (was %s)" % (entry["host"], entry["check"], entry["target"],
+                                                           entry["previous_status"]) for entry in changes["resolved"]]
+        lines += ["- size: **%s** `%s` %s: %s to %s (%s%s)" % (
+            size["host"], size["check"], size["target"], human_bytes(size["before_bytes"]), human_bytes(size["after_bytes"]),
+            "+" if size["growth_bytes"] > 0 else "-", human_bytes(abs(size["growth_bytes"]))) for size in changes["sizes"]]
+        if not (changes["new"] or changes["resolved"] or changes["sizes"]):
+            lines.append("- nothing new, nothing resolved, no size changed")
+        lines.append("")
+    durations = _durations(report["entries"])
+    if durations:
+        lines += ["## Time per check", "", "| check | seconds |", "|---|---:|"]
+        lines += ["| %s | %s |" % (check, seconds) for check, seconds in durations] + [""]
     checks = []
     for entry in report["entries"]:
         if entry["status"] in SEVERITIES and entry["check"] in RECOMMENDATIONS and entry["check"] not in checks:
@@ -174,6 +246,16 @@ def upkeep_markdown(report):
 
 def _label(value):
     return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+def _durations(entries):
+    """(check, seconds) of the checks whose entries measured their duration, the longest first."""
+    totals = {}
+    for entry in entries:
+        seconds = entry.get("metrics", {}).get("duration_seconds")
+        if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
+            totals[entry["check"]] = round(totals.get(entry["check"], 0) + seconds, 3)
+    return sorted(totals.items(), key=lambda item: (-item[1], item[0]))
 
 
 def upkeep_prometheus(report, host):
@@ -196,6 +278,12 @@ def upkeep_prometheus(report, host):
     for check in sorted(by_check):
         lines.append('upkeep_maintenance_status{run="%s",check="%s"} %d' % (
             run, _label(check), STATUSES.index(worst_status(by_check[check]))))
+    durations = _durations(entries)
+    if durations:
+        lines += ["# HELP upkeep_task_duration_seconds Time the run spent on each check, as its modules measured it.",
+                  "# TYPE upkeep_task_duration_seconds gauge"]
+        lines += ['upkeep_task_duration_seconds{run="%s",check="%s"} %s' % (run, _label(check), seconds)
+                  for check, seconds in durations]
     lines += ["# HELP upkeep_findings Findings of the run by check and severity.", "# TYPE upkeep_findings gauge"]
     for check in sorted(by_check):
         for severity in SEVERITIES:
@@ -204,11 +292,18 @@ def upkeep_prometheus(report, host):
     return "\n".join(lines) + "\n"
 
 
-def upkeep_notification(report, severities, hosts=None):
+def upkeep_notification(report, severities, hosts=None, on_change=False):
     """Slack-compatible webhook payload for the findings of the hosts (all by default), or None when none has one of
-    the severities."""
-    chosen = [entry for entry in report["entries"]
-              if entry["status"] in severities and (hosts is None or entry["host"] in hosts)]
+    the severities. On change, only the findings new since the previous run and those it resolved are sent, so that a
+    check run every few minutes alerts once when a state changes, not on every run."""
+    if on_change:
+        changes = report.get("changes") or dict(new=[entry for entry in report["entries"] if entry["status"] in PROBLEMS],
+                                                resolved=[])
+        candidates = changes["new"] + [dict(entry, status="resolved") for entry in changes["resolved"]]
+        severities = list(severities) + ["resolved"]
+    else:
+        candidates = report["entries"]
+    chosen = [entry for entry in candidates if entry["status"] in severities and (hosts is None or entry["host"] in hosts)]
     if not chosen:
         return None
     text = "%s maintenance: %s on %s\n%s" % (report["run"], report["status"].upper(), plural(len(report["hosts"]), "host"), "\n".join(
@@ -240,6 +335,7 @@ class FilterModule(object):
             "upkeep_entry": upkeep_entry,
             "upkeep_report": upkeep_report,
             "upkeep_report_extend": upkeep_report_extend,
+            "upkeep_report_changes": upkeep_report_changes,
             "upkeep_summary": upkeep_summary,
             "upkeep_markdown": upkeep_markdown,
             "upkeep_prometheus": upkeep_prometheus,

@@ -320,3 +320,98 @@ def verify_database_file(path, integrity, busy_timeout):
         return integrity_errors(conn, integrity)
     finally:
         conn.close()
+
+
+def _copy_rowid_table(source, target, table):
+    """Copy the rows of a rowid table that can be read, stepping over the rowids of unreadable pages; rows copied."""
+    quoted = quote_identifier(table)
+    width = len(target.execute("SELECT * FROM %s LIMIT 0" % quoted).description)
+    insert = "INSERT OR IGNORE INTO %s (rowid, %s) VALUES (%s)" % (
+        quoted, ", ".join(quote_identifier(column[1]) for column in target.execute("PRAGMA table_info(%s)" % quoted)),
+        ", ".join("?" * (width + 1)))
+    copied, last = 0, None
+    while True:
+        try:
+            query = "SELECT rowid, * FROM %s%s ORDER BY rowid" % (quoted, "" if last is None else " WHERE rowid > ?")
+            for row in source.execute(query, () if last is None else (last,)):
+                target.execute(insert, row)
+                copied, last = copied + 1, row[0]
+            return copied
+        except sqlite3.DatabaseError:
+            # The cursor reads a row ahead, so the row before the unreadable page comes out on its own.
+            row = _next_readable_row(source, quoted, 0 if last is None else last)
+            if row is None:
+                return copied
+            target.execute(insert, row)
+            copied, last = copied + 1, row[0]
+
+
+def _first_row_from(source, quoted, rowid):
+    """The first row at or after ``rowid``, None past the end; DatabaseError when the seek, or the whole row with its
+    overflow pages, meets a corrupt page."""
+    return source.execute("SELECT rowid, * FROM %s WHERE rowid >= ? ORDER BY rowid LIMIT 1" % quoted, (rowid,)).fetchone()
+
+
+def _next_readable_row(source, quoted, last):
+    """The first row after ``last`` that a seek reaches past an unreadable page: steps doubling until one is reached,
+    then a bisection back to the first one, so that the rows of the next readable page are all kept."""
+    step = 1
+    while True:
+        if last + step >= 2 ** 63 - 1:
+            return None
+        try:
+            _first_row_from(source, quoted, last + step)
+            break
+        except sqlite3.DatabaseError:
+            step *= 2
+    unreadable, readable = last + step // 2, last + step
+    while readable - unreadable > 1:
+        middle = (unreadable + readable) // 2
+        try:
+            _first_row_from(source, quoted, middle)
+            readable = middle
+        except sqlite3.DatabaseError:
+            unreadable = middle
+    return _first_row_from(source, quoted, readable)
+
+
+def salvage_rows(path, target_path):
+    """What can be read of a corrupt database, table by table and row by row, into a new database: its schema, the
+    readable rows, then the indexes, triggers and views that can be built on them. Rows copied per table, and the
+    schema objects that could not be made."""
+    source = sqlite3.connect("file:%s?mode=ro&immutable=1" % quote(os.path.abspath(path)), uri=True)
+    target = sqlite3.connect(target_path, isolation_level=None)
+    try:
+        try:
+            schema = source.execute("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL "
+                                    "AND name NOT LIKE 'sqlite_%'").fetchall()
+        except sqlite3.DatabaseError as error:
+            raise SQLiteMaintenanceError("%s: the schema cannot be read, nothing can be salvaged: %s" % (path, error),
+                                         kind="corrupt")
+        target.execute("BEGIN")
+        tables = [(name, sql) for kind, name, sql in schema if kind == "table"]
+        for _name, sql in tables:
+            target.execute(sql)
+        copied, unmade = {}, []
+        for name, sql in tables:
+            if re.search(r"\bWITHOUT\s+ROWID\b", sql, re.I):
+                copied[name] = 0
+                try:
+                    for row in source.execute("SELECT * FROM %s" % quote_identifier(name)):
+                        target.execute("INSERT OR IGNORE INTO %s VALUES (%s)" % (quote_identifier(name), ", ".join("?" * len(row))), row)
+                        copied[name] += 1
+                except sqlite3.DatabaseError:
+                    pass
+            else:
+                copied[name] = _copy_rowid_table(source, target, name)
+        for kind, name, sql in schema:
+            if kind != "table":
+                try:
+                    target.execute(sql)
+                except sqlite3.Error:
+                    unmade.append(name)
+        target.execute("COMMIT")
+        return copied, unmade
+    finally:
+        source.close()
+        target.close()

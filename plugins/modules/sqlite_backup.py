@@ -55,6 +55,17 @@ options:
     type: str
     choices: [present, restored]
     default: present
+  recover:
+    description:
+      - With O(state=restored), when no backup passes its checks (or there is none), salvage what SQLite's C(.recover)
+        can read of the corrupt database into a new database beside it, C(PATH.recovered-TIMESTAMP), and report it
+        V(critical) with the rows salvaged per table. The corrupt database stays in place, for a person to decide whether the
+        salvaged copy replaces it. A later run does not salvage the same corrupt file again.
+      - With the C(sqlite3) command's C(.recover) where it works (it also reads freed and orphaned pages, and puts
+        rows it cannot place in a C(lost_and_found) table); where the command is missing or built without it (Debian
+        12's), by reading what can be read of each table row by row, stepping over unreadable pages.
+    type: bool
+    default: false
   mode:
     description:
       - Permissions of the backup file and its sidecar, as an octal string such as V('0600') or a number.
@@ -136,9 +147,19 @@ rejected:
   type: list
   elements: dict
   sample: [{"path": "/var/backups/app/app-20261123T020000Z.db", "reason": "checksum mismatch"}]
+recovered:
+  description: The database O(recover) salvaged the corrupt one into (or salvaged it into before).
+  returned: O(state=restored) with O(recover) when no backup could be restored, except in check mode
+  type: str
+  sample: /srv/app/data/app.db.recovered-20261123T020000Z
+recovered_rows:
+  description: Rows salvaged per table; C(lost_and_found) holds the rows C(.recover) could not place in a table.
+  returned: when a database was salvaged in this run
+  type: dict
+  sample: {"orders": 1841, "lost_and_found": 3}
 upkeep_results:
   description: The outcome as one entry of the collection's results contract (C(docs/results.md)),
-    check V(sqlite_backup) or V(sqlite_restore).
+    check V(sqlite_backup) or V(sqlite_restore) (V(critical) when the database was salvaged instead of restored).
   returned: always
   type: list
   elements: dict
@@ -152,6 +173,7 @@ upkeep_results:
       timestamp: "2026-11-23T02:00:00Z"
 """
 
+import glob
 import os
 import sqlite3
 import time
@@ -178,6 +200,8 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._sqlite import 
     explain,
     list_backups,
     online_backup,
+    row_counts,
+    salvage_rows,
     sqlite_common_argument_spec,
     unused_backup_path,
     utc_now,
@@ -267,11 +291,11 @@ def restore_candidates(module):
     if os.path.isfile(dest):
         return [dest]
     if not os.path.isdir(dest):
+        # A database never backed up has no folder of backups yet: salvage is what is left.
+        if module.params["recover"] and not os.path.lexists(dest):
+            return []
         module.fail_json(msg="%s: no such backup file or folder" % dest)
-    candidates = list_backups(dest, path)
-    if not candidates:
-        module.fail_json(msg="%s: no backups of %s in this folder; the database was left as it is" % (dest, path))
-    return candidates
+    return list_backups(dest, path)
 
 
 def verify_backup(candidate, integrity, busy_timeout):
@@ -312,14 +336,18 @@ def restore(module, mode):
     if os.path.isdir(path):
         module.fail_json(msg="%s: is a folder, not a database file" % path)
     rejected = []
-    for candidate in restore_candidates(module):
+    candidates = restore_candidates(module)
+    for candidate in candidates:
         digest, problem = verify_backup(candidate, integrity, busy_timeout)
         if problem is None:
             break
         rejected.append(dict(path=candidate, reason=problem))
     else:
-        module.fail_json(msg="%s: no backup passed its checks; the database was left as it is: %s" % (
-            path, "; ".join("%s: %s" % (entry["path"], entry["reason"]) for entry in rejected)), rejected=rejected)
+        why = ("no backup passed its checks: %s" % "; ".join("%s: %s" % (entry["path"], entry["reason"]) for entry in rejected)
+               if candidates else "no backups of it in %s" % module.params["dest"])
+        if module.params["recover"] and os.path.isfile(path):
+            return salvage(module, why, rejected)
+        module.fail_json(msg="%s: %s; the database was left as it is" % (path, why), rejected=rejected)
 
     # An empty WAL or journal holds nothing that could be replayed into the database.
     stale = [path + suffix for suffix in ("-wal", "-journal")
@@ -353,6 +381,60 @@ def restore(module, mode):
                  moved=moved, rejected=rejected), summary)
 
 
+def salvage(module, why, rejected):
+    """What can be read of a corrupt database with no good backup, written beside it as a new database; the corrupt
+    file stays where it is for a person to decide."""
+    path = os.path.abspath(module.params["path"])
+    folder, name = os.path.split(path)
+    since = os.path.getmtime(path)
+    earlier = sorted(candidate for candidate in glob.glob(glob.escape(path) + ".recovered-*Z")
+                     if os.path.getmtime(candidate) >= since)
+    summary = "corrupt and %s" % why
+    if earlier:
+        return (dict(changed=False, recovered=earlier[-1], rejected=rejected, status="critical"),
+                "%s; salvaged before into %s: check it and swap it in by hand" % (summary, earlier[-1]))
+    if module.check_mode:
+        return (dict(changed=True, rejected=rejected, status="critical"),
+                "%s; would salvage what can be read of it into %s.recovered-TIMESTAMP" % (summary, path))
+    recovered = "%s.recovered-%s" % (name, utc_now().strftime(BACKUP_STAMP_FORMAT))
+    target = os.path.join(folder, recovered)
+    method, unmade = "sqlite3 .recover", []
+    if not recover_with_the_shell(module, folder, name, recovered):
+        method, unmade = "a row by row read", salvage_rows(path, target)[1]
+    conn = connect(target, module.params["busy_timeout"], readonly=True)
+    try:
+        tables = row_counts(conn)
+    finally:
+        conn.close()
+    rows = sum(count for table, count in tables.items() if table != "lost_and_found")
+    summary += "; salvaged %d rows of %d tables with %s into %s%s%s: check it and swap it in by hand" % (
+        rows, len([table for table in tables if table != "lost_and_found"]), method, target,
+        " (%d unplaced rows in lost_and_found)" % tables["lost_and_found"] if tables.get("lost_and_found") else "",
+        " (not rebuilt: %s)" % ", ".join(unmade) if unmade else "")
+    return dict(changed=True, recovered=target, recovered_rows=tables, recovered_with=method, rejected=rejected,
+                status="critical", size=os.path.getsize(target)), summary
+
+
+def recover_with_the_shell(module, folder, name, recovered):
+    """Whether the sqlite3 command's .recover, which also reads freed and orphaned pages, salvaged the database; it
+    is missing from the sqlite3 builds without SQLITE_ENABLE_DBPAGE_VTAB (Debian 12's among them)."""
+    sqlite3_command = module.get_bin_path("sqlite3")
+    if not sqlite3_command:
+        return False
+    script = ".%s.sql" % recovered
+    # Relative names inside the folder: the dot-commands of the sqlite3 shell do not take every path unquoted.
+    try:
+        for command in ([sqlite3_command, "-bail", "-readonly", name, ".output %s" % script, ".recover"],
+                        [sqlite3_command, "-bail", recovered, ".read %s" % script]):
+            rc, _out, _err = module.run_command(command, cwd=folder)
+            if rc != 0:
+                remove_if_present(os.path.join(folder, recovered))
+                return False
+    finally:
+        remove_if_present(os.path.join(folder, script))
+    return True
+
+
 def main():
     argument_spec = sqlite_common_argument_spec()
     argument_spec.update(INTEGRITY_ARGUMENT_SPEC)
@@ -361,6 +443,7 @@ def main():
         state=dict(type="str", default="present", choices=["present", "restored"]),
         mode=dict(type="raw", default="0600"),
         reuse_within=dict(type="str", default="0"),
+        recover=dict(type="bool", default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     try:
@@ -385,10 +468,11 @@ def main():
     metrics = dict(duration_seconds=duration)
     if "size" in result:
         metrics["size_bytes"] = result["size"]
+    status = result.pop("status", "changed" if result["changed"] else "ok")
     result["upkeep_results"] = [result_entry(
-        "sqlite_restore" if restoring else "sqlite_backup", module.params["path"],
-        "changed" if result["changed"] else "ok", summary, metrics=metrics,
-        details=dict((key, result[key]) for key in ("backup", "checksum", "replaced", "rejected", "reused") if key in result))]
+        "sqlite_restore" if restoring else "sqlite_backup", module.params["path"], status, summary, metrics=metrics,
+        details=dict((key, result[key]) for key in ("backup", "checksum", "replaced", "rejected", "reused", "recovered")
+                     if key in result))]
     module.exit_json(msg=summary, **result)
 
 

@@ -61,6 +61,10 @@ options:
       row_counts:
         description: This database's O(row_counts).
         type: bool
+      journal_mode:
+        description: This database's O(journal_mode).
+        type: str
+        choices: [delete, truncate, persist, wal]
       queries:
         description: This database's O(queries), in place of the module's.
         type: list
@@ -90,6 +94,15 @@ options:
       - Count the rows of every table (C(SELECT count(*)) each, which reads the whole table).
     type: bool
     default: false
+  journal_mode:
+    description:
+      - The journal mode the database should be in (V(wal) for an application that reads while it writes); a
+        database in another mode is a V(warning) entry C(sqlite_journal_mode). Not checked when left out.
+      - The journal mode is the only such setting stored in the database file. C(PRAGMA synchronous),
+        C(cache_size) and C(temp_store) belong to each connection and end with it, so only the application can set
+        them; M(upkeep.maintenance.sqlite_vacuum) sets the journal mode.
+    type: str
+    choices: [delete, truncate, persist, wal]
   queries:
     description:
       - Named SQL queries whose first column of the first row is compared with O(queries[].min) and O(queries[].max),
@@ -310,7 +323,7 @@ QUERY_OPTIONS = dict(
 )
 
 # What each database of O(databases) may set for itself.
-SETTINGS = ("busy_timeout", "integrity", "min_freelist_ratio", "min_freelist_pages", "row_counts", "queries")
+SETTINGS = ("busy_timeout", "integrity", "min_freelist_ratio", "min_freelist_pages", "row_counts", "queries", "journal_mode")
 
 
 def evaluate_query(conn, query):
@@ -358,6 +371,12 @@ def check(settings):
     except sqlite3.Error as error:
         raise explain(error, path, settings["busy_timeout"])
     entries = [integrity_entry(path, report)]
+    if settings["journal_mode"] and "journal_mode" in report:
+        wanted = settings["journal_mode"]
+        entries.append(result_entry(
+            "sqlite_journal_mode", path, "ok" if report["journal_mode"] == wanted else "warning",
+            "journal mode %s%s" % (report["journal_mode"], "" if report["journal_mode"] == wanted else ", wanted %s" % wanted),
+            details=dict(journal_mode=report["journal_mode"], wanted=wanted)))
     entries.extend(result_entry("sqlite_query", "%s:%s" % (path, query["name"]), query["status"], query["message"],
                                 metrics=dict(value=query["value"]) if isinstance(query["value"], (int, float)) else {})
                    for query in report["queries"])
@@ -407,6 +426,7 @@ def main():
     argument_spec.update(
         row_counts=dict(type="bool", default=False),
         queries=dict(type="list", elements="dict", default=[], options=QUERY_OPTIONS),
+        journal_mode=dict(type="str", choices=["delete", "truncate", "persist", "wal"]),
         fail_on=dict(type="str", default="critical", choices=["critical", "warning", "never"]),
     )
     # A database's own settings are the module's options without their defaults, which then apply.

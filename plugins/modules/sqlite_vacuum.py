@@ -42,6 +42,14 @@ options:
     type: str
     choices: [auto, always, never]
     default: auto
+  journal_mode:
+    description:
+      - Put the database in this journal mode when it is in another (V(wal) lets readers work while a writer writes),
+        as the last step. Left as it is when not given.
+      - C(PRAGMA synchronous), C(cache_size) and C(temp_store) are not stored in the database. Each connection of
+        the application sets its own, so they cannot be set from here.
+    type: str
+    choices: [delete, truncate, persist, wal]
   analyze:
     description:
       - Refresh the planner statistics (ANALYZE), keeping them only when they differ from the stored ones.
@@ -267,6 +275,15 @@ class Maintenance(object):
                 self.timed("checkpoint", self.run_checkpoint)
                 if self.frames:
                     self.actions.append("checkpoint")
+        # Last, so that a VACUUM before it never goes through a WAL that nothing checkpoints.
+        wanted = self.params["journal_mode"]
+        if wanted and self.before["journal_mode"] != wanted:
+            self.actions.append("journal_mode")
+            if not check_mode:
+                [(mode,)] = self.timed("journal_mode", self.execute, "PRAGMA journal_mode = %s" % wanted.upper())
+                if mode != wanted:
+                    self.module.fail_json(msg="%s: SQLite kept the journal mode %s instead of %s (WAL needs a file system "
+                                              "with shared memory, not a network one)" % (self.path, mode, wanted))
 
     def after(self):
         if not self.module.check_mode:
@@ -280,7 +297,8 @@ class Maintenance(object):
         after = self.after()
         reclaimed = self.before["size"] - after["size"]
         vacuum_changed = self.vacuum and (self.before["freelist_count"] > 0 or reclaimed != 0)
-        changed = bool(vacuum_changed or self.params["reindex"] or self.statistics_changed or "checkpoint" in self.actions)
+        changed = bool(vacuum_changed or self.params["reindex"] or self.statistics_changed
+                       or "checkpoint" in self.actions or "journal_mode" in self.actions)
         return dict(
             changed=changed,
             actions=self.actions,
@@ -311,6 +329,9 @@ class Maintenance(object):
             parts.append("statistics %supdated" % would)
         if self.frames:
             parts.append("%d WAL frames checkpointed" % self.frames)
+        if "journal_mode" in self.actions:
+            parts.append("journal mode %sset to %s (%s %s)" % (
+                would, self.params["journal_mode"], "now" if would else "was", self.before["journal_mode"]))
         summary = "; ".join(parts) if parts else "nothing to do: %d %% free pages, statistics current" % round(
             self.before["freelist_ratio"] * 100)
         return result_entry(
@@ -328,6 +349,7 @@ def main():
         vacuum=dict(type="str", default="auto", choices=["auto", "always", "never"]),
         analyze=dict(type="bool", default=True),
         analysis_limit=dict(type="int", default=2000),
+        journal_mode=dict(type="str", choices=["delete", "truncate", "persist", "wal"]),
         reindex=dict(type="bool", default=False),
         checkpoint=dict(type="bool", default=False),
     )

@@ -1,4 +1,5 @@
-"""Scheduling: the AWX schedules' RRULEs, the systemd calendars of the schedule role, the AWX playbook's syntax, and the
+"""Scheduling: one calendar run at the same moments by cron (croniter, the entry's guard run by the shell), systemd
+(systemd-analyze) and AWX (dateutil's RRULE); the AWX playbook's syntax and the
 execution environment's build context, made offline by ansible-builder."""
 
 import datetime
@@ -11,35 +12,103 @@ import sys
 
 import pytest
 import yaml
+from croniter import croniter
 from dateutil.rrule import rrulestr
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
 
 
-def awx_schedules():
-    with open(os.path.join(ROOT, "playbooks", "awx_setup.yml")) as handle:
-        play = yaml.safe_load(handle)[0]
-    start = play["vars"]["awx_start"]
-    return dict((name, rule.replace("{{ awx_start[:9] }}", start[:9]).replace(" RRULE", "\nRRULE"))
-                for name, rule in play["vars"]["awx_schedules"].items())
+def load(*path):
+    with open(os.path.join(ROOT, *path)) as handle:
+        return yaml.safe_load(handle)
 
 
-def occurrences(rule, count=6):
-    return list(rrulestr(rule))[:count] if "COUNT" in rule else [moment for _index, moment in zip(range(count), rrulestr(rule))]
+FIELDS = ("minute", "hour", "day", "month", "weekday")
+# Calendars the runbooks ask for, with what each means said plainly.
+CALENDARS = {
+    "first Saturday of the month at 02:00": (dict(weekday="sat", week_of_month=1, hour=2),
+                                             lambda at: at.weekday() == 5 and at.day <= 7 and (at.hour, at.minute) == (2, 0)),
+    "the 1st of the month at 03:30": (dict(day=1, hour=3, minute=30), lambda at: at.day == 1 and (at.hour, at.minute) == (3, 30)),
+    "Sunday at 02:00": (dict(weekday=0, hour=2), lambda at: at.weekday() == 6 and (at.hour, at.minute) == (2, 0)),
+    "every five minutes": (dict(minute="*/5", playbook="upkeep.maintenance.pulse"), lambda at: at.minute % 5 == 0),
+    "working days, 09:00 to 17:50 every ten minutes": (
+        dict(minute="0-50/10", hour="9-17", weekday="mon-fri"), lambda at: at.weekday() < 5 and 9 <= at.hour <= 17 and at.minute % 10 == 0),
+    "the 13th when it is a Friday, at noon": (dict(day=13, weekday="fri", hour=12), lambda at: at.day == 13 and at.weekday() == 4),
+}
+for _name, _calendar in list(load("roles", "schedule", "defaults", "main.yml")["schedule_runs"].items()):
+    CALENDARS["the schedule role's " + _name] = (_calendar, None)
 
 
-def test_awx_schedules_run_daily_on_sundays_and_on_first_sundays():
-    schedules = awx_schedules()
-    daily = occurrences(schedules["daily"])
-    assert [moment.hour for moment in daily] == [3] * 6 and (daily[1] - daily[0]) == datetime.timedelta(days=1)
-    assert all(moment.weekday() == 6 and moment.hour == 4 for moment in occurrences(schedules["weekly"]))
-    monthly = occurrences(schedules["monthly"])
-    assert all(moment.weekday() == 6 and moment.day <= 7 for moment in monthly)
-    assert len(set(moment.month for moment in monthly)) == 6
-    quarterly = occurrences(schedules["quarterly"], 4)
-    assert [moment.month for moment in quarterly] == [1, 4, 7, 10]
-    assert all(moment.weekday() == 6 and moment.day <= 7 and moment.hour == 1 for moment in quarterly)
+def calendar(spec):
+    sys.path.insert(0, os.path.join(ROOT, "plugins", "filter"))
+    try:
+        from schedules import calendar as convert
+    finally:
+        sys.path.pop(0)
+    return convert(spec)
+
+
+def rrule_times(converted, after, count):
+    rule = rrulestr("DTSTART;TZID=UTC:20260101T000000\n" + converted["rrule"])
+    times, moment = [], after
+    while len(times) < count:
+        moment = rule.after(moment.replace(tzinfo=datetime.timezone.utc)).replace(tzinfo=None)
+        times.append(moment)
+    return times
+
+
+def cron_times(converted, after, count):
+    """When cron runs the entry: croniter's expansion of its fields, each run going on only if its guard, run by the
+    shell with the date of that moment, lets it."""
+    entry = croniter(" ".join(converted["cron"][field] for field in FIELDS), after)
+    guard = converted["cron_guard"].replace("\\%", "%")
+    times = []
+    while len(times) < count:
+        moment = entry.get_next(datetime.datetime)
+        epoch = int(moment.replace(tzinfo=datetime.timezone.utc).timestamp())
+        script = 'date() { command date -u -d @%d "$@"; }; %strue' % (epoch, guard)
+        if not guard or subprocess.run(["sh", "-c", script], check=False).returncode == 0:
+            times.append(moment)
+    return times
+
+
+def systemd_times(converted, count):
+    process = subprocess.run(["systemd-analyze", "calendar", "--iterations", str(count), converted["on_calendar"] + " UTC"],
+                             capture_output=True, text=True, check=True)
+    return [datetime.datetime.strptime(found, "%Y-%m-%d %H:%M:%S") for found in
+            re.findall(r"(?:Next elapse|Iter\. #\d+): \w{3} (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})", process.stdout)]
+
+
+@pytest.mark.parametrize("name", sorted(CALENDARS))
+def test_cron_systemd_and_awx_run_a_calendar_at_the_same_moments(name):
+    spec, meaning = CALENDARS[name]
+    converted = calendar(spec)
+    start = datetime.datetime(2026, 11, 25, 21, 37)
+    awx = rrule_times(converted, start, 12)
+    assert cron_times(converted, start, 12) == awx, converted["cron"]
+    if meaning:
+        assert all(meaning(moment) for moment in awx), awx
+    if shutil.which("systemd-analyze"):
+        elapses = systemd_times(converted, 12)
+        assert elapses == rrule_times(converted, elapses[0] - datetime.timedelta(seconds=1), 12), converted["on_calendar"]
+
+
+@pytest.mark.parametrize("spec, message", [
+    (dict(hour=24), "outside 0-23"), (dict(weekday="someday"), "neither a number nor a name"),
+    (dict(minute="*/0"), "positive"), (dict(week_of_month=1, day=3), "replaces day"), (dict(hours=2), "unknown fields: hours"),
+])
+def test_a_calendar_that_cannot_be_is_refused_with_its_reason(spec, message):
+    from ansible.errors import AnsibleFilterError
+    with pytest.raises(AnsibleFilterError, match=message):
+        calendar(spec)
+
+
+def test_awx_and_the_schedule_role_share_the_calendars_and_awx_starts_them_in_utc():
+    play = load("playbooks", "awx_setup.yml")[0]
+    assert play["vars"]["awx_runs"] == load("roles", "schedule", "defaults", "main.yml")["schedule_runs"]
+    schedule = [task for task in load("playbooks", "tasks", "awx_objects.yml") if task["name"] == "A schedule per run"][0]
+    assert schedule["awx.awx.schedule"]["rrule"].startswith("DTSTART;TZID=UTC:{{ awx_start }} ")
 
 
 def test_the_awx_playbook_is_valid(collections_path):
@@ -47,30 +116,6 @@ def test_the_awx_playbook_is_valid(collections_path):
                               os.path.join(ROOT, "playbooks", "awx_setup.yml")], capture_output=True, text=True,
                              check=False, env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path))
     assert process.returncode == 0, process.stdout + process.stderr
-
-
-def test_the_systemd_calendars_elapse_when_the_cron_entries_run():
-    if not shutil.which("systemd-analyze"):
-        pytest.skip("systemd-analyze is not installed")
-    with open(os.path.join(ROOT, "roles", "schedule", "tasks", "main.yml")) as handle:
-        task = [task for task in yaml.safe_load(handle) if task["name"] == "Install the systemd services and timers"][0]
-    calendars = task["vars"]["__schedule_calendar"]
-    with open(os.path.join(ROOT, "roles", "schedule", "defaults", "main.yml")) as handle:
-        runs = yaml.safe_load(handle)["schedule_runs"]
-    for run, calendar in calendars.items():
-        expression = calendar % (runs[run]["hour"], runs[run]["minute"])
-        process = subprocess.run(["systemd-analyze", "calendar", "--iterations", "4", expression],
-                                 capture_output=True, text=True, check=True)
-        elapses = re.findall(r"(?:Next elapse|Iter\. #\d+): (\w{3}) (\d{4})-(\d{2})-(\d{2}) (\d{2}):", process.stdout)
-        assert len(elapses) == 4, process.stdout
-        for weekday, _year, month, day, hour in elapses:
-            assert int(hour) == runs[run]["hour"]
-            if run != "daily":
-                assert weekday == "Sun", (run, process.stdout)
-            if run in ("monthly", "quarterly"):
-                assert int(day) <= 7
-            if run == "quarterly":
-                assert int(month) in (1, 4, 7, 10)
 
 
 def test_the_execution_environment_build_context_is_made_offline(tmp_path):
@@ -94,23 +139,61 @@ def test_the_execution_environment_build_context_is_made_offline(tmp_path):
     assert "psycopg" in (tmp_path / "context" / "_build" / "requirements.txt").read_text()
 
 
-def test_the_example_inventory_parses_into_the_playbooks_groups():
+SYSTEMS = {"monorepo": "dev1.example.com", "pg_app": "db1.example.com", "knowledge_hub": "hub1.example.com",
+           "compose_stacks": "stack1.example.com", "work_orders": "orders1.example.com"}
+
+
+def example_inventory():
     process = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", os.path.join(ROOT, "inventories", "example"),
                               "--list", "-e", "vault_postgresql_maintenance_password=x"], capture_output=True, text=True,
                              check=True)
-    inventory = json.loads(process.stdout)
-    groups = dict((name, sorted(inventory[name]["hosts"]))
-                  for name in ("sqlite_apps", "postgresql_servers", "web", "compose_stacks", "dev"))
-    assert groups == {"sqlite_apps": ["orders1.example.com"], "postgresql_servers": ["db1.example.com", "stack1.example.com"],
-                      "web": ["orders1.example.com"], "compose_stacks": ["stack1.example.com"], "dev": ["dev1.example.com"]}
+    return json.loads(process.stdout)
+
+
+def hosts_of(inventory, group):
+    found = set(inventory.get(group, {}).get("hosts", []))
+    for child in inventory.get(group, {}).get("children", []):
+        found |= set(hosts_of(inventory, child))
+    return sorted(found)
+
+
+def test_the_example_inventory_holds_the_five_systems_in_the_playbooks_groups():
+    inventory = example_inventory()
+    assert dict((system, hosts_of(inventory, system)) for system in SYSTEMS) == dict(
+        (system, [host]) for system, host in SYSTEMS.items())
+    groups = dict((name, hosts_of(inventory, name)) for name in ("sqlite_apps", "postgresql_servers", "web", "dev"))
+    assert groups == {"sqlite_apps": ["dev1.example.com", "hub1.example.com", "orders1.example.com"],
+                      "postgresql_servers": ["db1.example.com", "stack1.example.com"],
+                      "web": ["db1.example.com", "orders1.example.com"], "dev": ["dev1.example.com"]}
     hostvars = inventory["_meta"]["hostvars"]
     host = hostvars["orders1.example.com"]
     assert host["sqlite_databases"][0]["path"] == "/srv/orders/data/orders.db"
-    assert host["certificates_endpoints_from"] == "controller"
+    assert host["certificates_endpoints_from"] == "controller" and host["sqlite_journal_mode"] == "wal"
+    assert hostvars["hub1.example.com"]["health_disk_warning"] == 80
+    assert hostvars["dev1.example.com"]["sqlite_databases"][0]["retention"][0]["age"] == "90d"
     # Each PostgreSQL host keeps its own databases and backup sets: the groups they share do not mix them.
     assert [item["name"] for item in hostvars["db1.example.com"]["backups_sets"]] == ["app-pg"]
     assert [item["name"] for item in hostvars["stack1.example.com"]["backups_sets"]] == ["shop-db", "uploads", "nightly"]
     assert hostvars["stack1.example.com"]["postgresql_databases"] == [{"db": "shop"}]
+
+
+def test_each_system_runs_daily_and_weekly_on_its_own_calendar_from_the_control_host():
+    inventory = example_inventory()
+    runs = inventory["_meta"]["hostvars"]["control.example.com"]["schedule_runs"]
+    limited = {}
+    for name, run in runs.items():
+        calendar(run)
+        if "limit" in run:
+            assert hosts_of(inventory, run["limit"]), (name, run["limit"])
+            limited.setdefault(run["limit"], set()).add(run["playbook"].split(".")[-1])
+    assert sorted(limited) == sorted(SYSTEMS)
+    assert all({"daily", "weekly"} <= playbooks for playbooks in limited.values()), limited
+    # The runbooks' calendars, as cron would run them: 002's monthly on the first Saturday, 004's weekly on Saturdays.
+    start = datetime.datetime(2026, 11, 25)
+    assert all(moment.weekday() == 5 and moment.day <= 7 and moment.hour == 10
+               for moment in cron_times(calendar(runs["monthly-hub"]), start, 6))
+    assert all(moment.weekday() == 5 and moment.hour == 2 for moment in cron_times(calendar(runs["weekly-orders"]), start, 6))
+    assert cron_times(calendar(runs["pulse"]), start, 3) == [start + datetime.timedelta(minutes=5 * n) for n in (1, 2, 3)]
 
 
 def test_the_execution_environment_carries_the_ansible_core_the_collection_requires():

@@ -163,3 +163,35 @@ def test_restore_without_backups_fails_and_leaves_the_database(run_module, make_
     result = run_module("sqlite_backup", path=db, dest=str(tmp_path / "empty"), state="restored")
     assert result["failed"] is True
     assert "no backups of" in result["msg"]
+
+
+def test_with_no_good_backup_recover_salvages_beside_the_corrupt_database_once(run_module, make_estate, tmp_path):
+    db = make_estate.corrupt(make_estate.make_database(str(tmp_path / "orders.db"), rows=3000), page=10)
+    folder = str(tmp_path / "backups")
+    os.makedirs(folder)
+    before = make_estate.sha256(db)
+
+    planned = run_module("sqlite_backup", path=db, dest=folder, state="restored", recover=True, check_mode=True)
+    assert planned["changed"] is True and "would salvage" in planned["msg"]
+    assert sorted(os.listdir(str(tmp_path))) == ["backups", "orders.db"]
+
+    salvaged = run_module("sqlite_backup", path=db, dest=folder, state="restored", recover=True)
+    assert salvaged["rc"] == 0 and salvaged["changed"] is True, salvaged
+    [entry] = salvaged["upkeep_results"]
+    assert (entry["check"], entry["status"]) == ("sqlite_restore", "critical")
+    assert "no backups of it in %s" % folder in entry["summary"] and "swap it in by hand" in entry["summary"]
+    assert make_estate.sha256(db) == before, "the corrupt database was touched"
+    recovered = salvaged["recovered"]
+    assert recovered.startswith(db + ".recovered-")
+    # The sqlite3 command finds a sound database holding the rows .recover could read: most of them, not all.
+    assert subprocess.run(["sqlite3", recovered, "PRAGMA integrity_check;"], capture_output=True, text=True,
+                          check=True).stdout.strip() == "ok"
+    rows = int(subprocess.run(["sqlite3", recovered, "SELECT count(*) FROM items;"], capture_output=True, text=True,
+                              check=True).stdout)
+    assert 0 < rows < 3000 and salvaged["recovered_rows"]["items"] == rows
+    assert not [name for name in os.listdir(str(tmp_path)) if name.endswith(".sql")]
+
+    again = run_module("sqlite_backup", path=db, dest=folder, state="restored", recover=True)
+    assert again["changed"] is False and again["recovered"] == recovered
+    assert again["upkeep_results"][0]["status"] == "critical"
+    assert len([name for name in os.listdir(str(tmp_path)) if ".recovered-" in name]) == 1

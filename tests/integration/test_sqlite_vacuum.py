@@ -2,6 +2,7 @@
 
 import os
 import sqlite3
+import subprocess
 import time
 
 import pytest
@@ -184,3 +185,26 @@ def test_negative_analysis_limit_is_refused(run_module, make_estate, tmp_path):
     result = run_module("sqlite_vacuum", path=db, analysis_limit=-1)
     assert result["failed"] is True
     assert "analysis_limit" in result["msg"]
+
+
+def test_the_journal_mode_is_checked_daily_set_weekly_and_then_left_alone(run_module, make_estate, tmp_path):
+    db = make_estate.make_bloated(str(tmp_path / "orders.db"), rows=500, keep_fraction=1.0)
+    checked = run_module("sqlite_check", path=db, journal_mode="wal")
+    [mode] = [entry for entry in checked["upkeep_results"] if entry["check"] == "sqlite_journal_mode"]
+    assert (mode["status"], mode["summary"]) == ("warning", "journal mode delete, wanted wal")
+
+    planned = run_module("sqlite_vacuum", path=db, journal_mode="wal", analyze=False, check_mode=True)
+    assert planned["changed"] is True and planned["actions"] == ["journal_mode"]
+    assert "journal mode would be set to wal (now delete)" in planned["upkeep_results"][0]["summary"]
+    assert subprocess.run(["sqlite3", db, "PRAGMA journal_mode;"], capture_output=True, text=True,
+                          check=True).stdout.strip() == "delete"
+
+    done = run_module("sqlite_vacuum", path=db, journal_mode="wal", analyze=False)
+    assert done["changed"] is True and "PRAGMA journal_mode = WAL" in done["sql"]
+    # The sqlite3 command, a separate connection, finds the mode stored in the file.
+    assert subprocess.run(["sqlite3", db, "PRAGMA journal_mode;"], capture_output=True, text=True,
+                          check=True).stdout.strip() == "wal"
+    again = run_module("sqlite_vacuum", path=db, journal_mode="wal", analyze=False)
+    assert again["changed"] is False and again["actions"] == []
+    assert [entry["status"] for entry in run_module("sqlite_check", path=db, journal_mode="wal")["upkeep_results"]
+            if entry["check"] == "sqlite_journal_mode"] == ["ok"]

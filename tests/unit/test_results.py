@@ -1,5 +1,7 @@
 """The results contract and the filters that collect and summarise it."""
 
+import json
+
 import pytest
 
 from ansible_collections.upkeep.maintenance.plugins.filter.results import (
@@ -7,6 +9,7 @@ from ansible_collections.upkeep.maintenance.plugins.filter.results import (
     upkeep_markdown,
     upkeep_notification,
     upkeep_report,
+    upkeep_report_changes,
     upkeep_restore_points,
     upkeep_summary,
 )
@@ -115,3 +118,52 @@ def test_notification_of_a_slice_names_only_its_hosts():
     slice_two = upkeep_notification(report, ["critical"], ["web2"])["text"]
     assert "rolled back" in slice_two and "expired" not in slice_two
     assert upkeep_notification(report, ["warning"], ["web2"]) is None
+
+
+def _host_report(run, finished, *entries):
+    return upkeep_report({"web1": {"upkeep_results": list(entries)}, "web2": {"upkeep_results": []}}, ["web1", "web2"],
+                         run, finished)
+
+
+def test_changes_since_the_previous_report_of_the_same_run(tmp_path):
+    database = dict(metrics=dict(size_bytes=1 << 20))
+    earlier = _host_report("weekly", "2026-11-15T04:00:00Z",
+                           dict(result_entry("sqlite_integrity", "/srv/a.db", "ok", "ok"), **database),
+                           result_entry("cert_expiry", "/etc/ssl/a.pem", "warning", "expires in 20 days"),
+                           result_entry("health_disk", "/", "critical", "95% used"))
+    (tmp_path / "weekly-20261115T040000Z.json").write_text(json.dumps(earlier))
+    # Another run's report, a newer one and an unreadable one are not the previous weekly report.
+    (tmp_path / "daily-20261121T030000Z.json").write_text(json.dumps(_host_report("daily", "2026-11-21T03:00:00Z")))
+    (tmp_path / "weekly-20261120T040000Z.json").write_text("{not json")
+    (tmp_path / "weekly-20261130T040000Z.json").write_text(json.dumps(_host_report("weekly", "2026-11-30T04:00:00Z")))
+    now = dict(upkeep_report({"web1": {"upkeep_results": [
+        dict(result_entry("sqlite_integrity", "/srv/a.db", "critical", "database disk image is malformed"),
+             metrics=dict(size_bytes=3 << 20)),
+        result_entry("cert_expiry", "/etc/ssl/a.pem", "ok", "expires in 89 days")]}}, ["web1"], "weekly", "2026-11-22T04:10:00Z"),
+        started="2026-11-22T04:00:00Z")
+    changes = upkeep_report_changes(now, str(tmp_path))["changes"]
+    assert changes["previous_started"] == earlier["started"]
+    assert [(entry["check"], entry["status"], entry["previous_status"]) for entry in changes["new"]] == [
+        ("sqlite_integrity", "critical", "ok")]
+    assert sorted((entry["check"], entry["previous_status"]) for entry in changes["resolved"]) == [
+        ("cert_expiry", "warning"), ("health_disk", "critical")]
+    assert changes["sizes"] == [dict(host="web1", check="sqlite_integrity", target="/srv/a.db", before_bytes=1 << 20,
+                                     after_bytes=3 << 20, growth_bytes=2 << 20)]
+    markdown = upkeep_markdown(upkeep_report_changes(now, str(tmp_path)))
+    assert "## Since the previous run (%s)" % earlier["started"] in markdown
+    assert "- size: **web1** `sqlite_integrity` /srv/a.db: 1.0 MiB to 3.0 MiB (+2.0 MiB)" in markdown
+    assert upkeep_report_changes(now, str(tmp_path / "none"))["changes"] is None
+
+
+def test_on_change_a_lasting_finding_is_not_notified_again_and_a_resolved_one_is(tmp_path):
+    finding = result_entry("health_endpoint", "http://app/health", "critical", "connection refused")
+    (tmp_path / "pulse-20261125T100000Z.json").write_text(json.dumps(_host_report("pulse", "2026-11-25T10:00:00Z", finding)))
+    lasting = upkeep_report_changes(dict(_host_report("pulse", "2026-11-25T10:05:00Z", finding), started="2026-11-25T10:05:00Z"),
+                                    str(tmp_path))
+    assert upkeep_notification(lasting, ["critical"], on_change=True) is None
+    assert upkeep_notification(lasting, ["critical"]) is not None
+    resolved = upkeep_report_changes(dict(_host_report("pulse", "2026-11-25T10:05:00Z",
+                                                       result_entry("host_health", "web1", "ok", "all well")),
+                                          started="2026-11-25T10:05:00Z"), str(tmp_path))
+    assert upkeep_notification(resolved, ["critical"], on_change=True)["text"].splitlines()[1:] == [
+        "RESOLVED web1 http://app/health: no longer found: connection refused"]

@@ -77,8 +77,10 @@ def test_the_runs_are_scheduled_with_locks_and_logs(host):
     assert ("0 3 * * * /usr/bin/flock --nonblock /run/lock/upkeep-daily.lock /usr/bin/ansible-playbook "
             "upkeep.maintenance.daily -i /etc/upkeep/inventory.yml >> /var/log/upkeep/daily.log 2>&1") in crontab
     assert "0 4 * * 0 /usr/bin/flock" in crontab
-    assert '0 2 * * 0 [ "$(date +\\%d)" -le 07 ] && /usr/bin/flock' in crontab
-    assert "0 1 * 1,4,7,10 0 [" in crontab
+    assert "0 2 * * 0 date +\\%-d | grep -qxE '1|2|3|4|5|6|7' && /usr/bin/flock" in crontab
+    assert "0 1 * 1,4,7,10 0 date" in crontab
+    assert ("0,5,10,15,20,25,30,35,40,45,50,55 * * * * /usr/bin/flock --nonblock /run/lock/upkeep-pulse.lock "
+            "/usr/bin/ansible-playbook upkeep.maintenance.pulse -i") in crontab
     assert host.file("/var/log/upkeep").is_directory
 
 

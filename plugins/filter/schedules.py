@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright: upkeep.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""One calendar of a scheduled run, said once and written as a cron entry, a systemd OnCalendar and an AWX RRULE.
+
+Every field restricts the run (they combine with AND everywhere, unlike cron's day-or-weekday), so that "the first
+Saturday of the month" is weekday sat with week_of_month 1 on all three schedulers."""
+
+from ansible.errors import AnsibleFilterError
+
+WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+SYSTEMD_WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
+RRULE_WEEKDAYS = ("SU", "MO", "TU", "WE", "TH", "FR", "SA")
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+# name: (first, last, names for first.., default)
+FIELDS = (
+    ("minute", 0, 59, None, "0"),
+    ("hour", 0, 23, None, "*"),
+    ("day", 1, 31, None, "*"),
+    ("month", 1, 12, MONTHS, "*"),
+    ("weekday", 0, 7, WEEKDAYS, "*"),
+)
+# playbook and limit belong to the run the calendar is part of.
+KNOWN = set(field[0] for field in FIELDS) | {"week_of_month", "playbook", "limit"}
+
+
+def _value(text, names, first, field):
+    text = text.strip().lower()
+    if names and text[:3] in names and text.isalpha():
+        return names.index(text[:3]) + first
+    try:
+        return int(text)
+    except ValueError:
+        raise AnsibleFilterError("calendar %s: %r is neither a number nor a name" % (field, text))
+
+
+def _expand(field, spec, first, last, names):
+    """The values a cron-style field (*, */n, a-b, a-b/n, lists, names) stands for."""
+    values = set()
+    for part in str(spec).split(","):
+        part, _slash, step = part.partition("/")
+        step = int(step) if step.strip().isdigit() else (None if not _slash else 0)
+        if step == 0:
+            raise AnsibleFilterError("calendar %s: the step of %r must be a positive number" % (field, spec))
+        if part.strip() == "*":
+            low, high = first, last
+        elif "-" in part:
+            low, high = (_value(bound, names, first, field) for bound in part.split("-", 1))
+        else:
+            low = high = _value(part, names, first, field)
+            if step:
+                high = last
+        if not first <= low <= high <= last:
+            raise AnsibleFilterError("calendar %s: %r is outside %d-%d" % (field, spec, first, last))
+        values.update(range(low, high + 1, step or 1))
+    return values
+
+
+def _list(values, width=0):
+    return ",".join("%0*d" % (width, value) for value in sorted(values))
+
+
+def calendar(spec, run="run"):
+    """The cron fields and guard, systemd OnCalendar and RRULE of a calendar (a dict of cron-style fields)."""
+    if not isinstance(spec, dict):
+        raise AnsibleFilterError("the calendar of %s must be a dict of minute, hour, day, month, weekday and week_of_month" % run)
+    unknown = sorted(set(spec) - KNOWN)
+    if unknown:
+        raise AnsibleFilterError("the calendar of %s has unknown fields: %s" % (run, ", ".join(unknown)))
+    sets, full = {}, {}
+    for name, first, last, names, default in FIELDS:
+        text = str(spec.get(name, default))
+        sets[name] = _expand("%s of %s" % (name, run), text, first, last, names)
+        full[name] = text.strip() == "*"
+    sets["weekday"] = set(value % 7 for value in sets["weekday"])
+    if spec.get("week_of_month") is not None:
+        week = int(spec["week_of_month"])
+        if not 1 <= week <= 5 or not full["day"]:
+            raise AnsibleFilterError("calendar of %s: week_of_month is 1 to 5 and replaces day" % run)
+        sets["day"], full["day"] = set(range(week * 7 - 6, min(week * 7, 31) + 1)), False
+    # cron runs a job when day OR weekday matches once both are restricted: the day moves into a guard of the job.
+    cron_day = "*" if full["day"] or not full["weekday"] else _list(sets["day"])
+    guard = ""
+    if not full["day"] and not full["weekday"]:
+        guard = "date +\\%%-d | grep -qxE '%s' && " % "|".join(str(day) for day in sorted(sets["day"]))
+    cron = dict(minute=_list(sets["minute"]), hour="*" if full["hour"] else _list(sets["hour"]), day=cron_day,
+                month="*" if full["month"] else _list(sets["month"]),
+                weekday="*" if full["weekday"] else _list(sets["weekday"]))
+    weekdays = "" if full["weekday"] else ",".join(SYSTEMD_WEEKDAYS[day] for day in sorted(sets["weekday"])) + " "
+    on_calendar = "%s*-%s-%s %s:%s:00" % (
+        weekdays, "*" if full["month"] else _list(sets["month"], 2), "*" if full["day"] else _list(sets["day"], 2),
+        "*" if full["hour"] else _list(sets["hour"], 2), _list(sets["minute"], 2))
+    rule = ["FREQ=DAILY", "INTERVAL=1", "BYMINUTE=" + _list(sets["minute"]), "BYHOUR=" + _list(sets["hour"])]
+    if not full["day"]:
+        rule.append("BYMONTHDAY=" + _list(sets["day"]))
+    if not full["month"]:
+        rule.append("BYMONTH=" + _list(sets["month"]))
+    if not full["weekday"]:
+        rule.append("BYDAY=" + ",".join(RRULE_WEEKDAYS[day] for day in sorted(sets["weekday"])))
+    return dict(cron=cron, cron_guard=guard, on_calendar=on_calendar, rrule="RRULE:" + ";".join(rule))
+
+
+class FilterModule(object):
+
+    def filters(self):
+        return {"calendar": calendar}
