@@ -138,6 +138,12 @@ options:
     type: list
     elements: raw
     default: []
+  max_duration:
+    description:
+      - With O(state=open), how long the window may last (V(4h), V(90m)); its deadline is recorded with it and
+        returned as RV(deadline), for the steps inside the window to stop starting work past it (the window role and
+        the weekly and monthly playbooks do). A resumed window keeps the deadline it was opened with.
+    type: str
   wait_timeout:
     description:
       - Seconds to wait, after the services are started, for the endpoints to answer as expected.
@@ -180,6 +186,11 @@ opened:
   returned: always
   type: str
   sample: "2026-11-22T03:00:04Z"
+deadline:
+  description: When the window must close (UTC), from O(max_duration); null without one.
+  returned: O(state=open)
+  type: str
+  sample: "2026-11-22T07:00:04Z"
 services_stopped:
   description: Services the window stopped (or, in check mode, would stop).
   returned: O(state=open)
@@ -246,7 +257,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._health import 
     service_states,
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
-from ansible_collections.upkeep.maintenance.plugins.module_utils._units import parse_size
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import parse_duration, parse_size
 
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -378,10 +389,14 @@ class Window(object):
         compose_stopped = [dict(spec, services=services) for spec, services in compose_running if services]
         compose_before = [entry for entry in (previous or {}).get("compose", [])
                           if project_name(entry) not in [project_name(spec) for spec in compose_stopped]]
-        record = dict(name=params["name"], opened=(previous or {}).get("opened") or now(),
-                      services=stopped_before + to_stop, compose=compose_before + compose_stopped,
-                      flag_file=params["flag_file"])
-        result = dict(changed=True, opened=record["opened"], services_stopped=to_stop, preflight=figures,
+        opened = (previous or {}).get("opened") or now()
+        deadline = (previous or {}).get("deadline")
+        if params["max_duration"] and not deadline:
+            deadline = time.strftime(STAMP, time.gmtime(calendar.timegm(time.strptime(opened, STAMP))
+                                                        + parse_duration(params["max_duration"])))
+        record = dict(name=params["name"], opened=opened, deadline=deadline, services=stopped_before + to_stop,
+                      compose=compose_before + compose_stopped, flag_file=params["flag_file"])
+        result = dict(changed=True, opened=record["opened"], deadline=deadline, services_stopped=to_stop, preflight=figures,
                       compose_stopped=dict((project_name(spec), spec["services"]) for spec in compose_stopped))
         if previous:
             result["resumed"] = previous
@@ -403,6 +418,8 @@ class Window(object):
             parts.append("%s already stopped and left so" % ", ".join(already_stopped))
         if previous:
             parts.append("resumes the window opened at %s that was never closed" % previous.get("opened"))
+        if deadline:
+            parts.append("closes by %s" % deadline)
         summary = "%s window opened: %s" % (params["name"], "; ".join(parts))
         acted = "changed" if stopped_names or params["flag_file"] else "ok"
         result.update(msg=summary, upkeep_results=[result_entry(
@@ -509,6 +526,7 @@ def main():
             space_factor=dict(type="float", default=2.0),
             min_free=dict(type="str", default="100M"),
             endpoints=dict(type="list", elements="raw", default=[]),
+            max_duration=dict(type="str"),
             wait_timeout=dict(type="float", default=120.0),
             timeout=dict(type="float", default=10.0),
         ),
@@ -516,6 +534,8 @@ def main():
     try:
         endpoint_specs(module.params["endpoints"])
         parse_size(module.params["min_free"])
+        if module.params["max_duration"] and parse_duration(module.params["max_duration"]) <= 0:
+            raise ValueError("max_duration must be longer than nothing")
         if any(not item.get("dest") for item in module.params["space"]):
             raise ValueError("every space item needs a dest")
     except ValueError as error:

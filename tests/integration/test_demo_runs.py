@@ -2,7 +2,9 @@
 and expired, a stopped backup job, old logs, an open secrets file): a preview with --check changes nothing and
 plans what the real run then does, with the same exit code; a second weekly run changes nothing."""
 
+import glob
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -64,3 +66,30 @@ def test_check_mode_changes_nothing_and_plans_what_the_run_does(demo, collection
     if playbook == "weekly":
         again, again_recap, _found = run(demo, collections_path, playbook)
         assert again.returncode == 0 and again_recap["changed"] == 0, again.stdout[-4000:]
+
+
+def latest_report(demo, run_name):
+    [path] = sorted(glob.glob(str(demo / ".demo" / "reports" / ("%s-*.json" % run_name))))[-1:]
+    with open(path) as handle:
+        return json.load(handle)
+
+
+@pytest.mark.parametrize("on_deadline", ["close", "rollback"])
+def test_a_window_past_its_deadline_starts_no_more_work_and_closes_or_rolls_back(demo, collections_path, on_deadline):
+    # One second: the backups, the first step, start before the deadline; everything after it is past it.
+    process, recap, _found = run(demo, collections_path, "weekly", "-e",
+                                 '{"window_max_duration": "1s", "window_on_deadline": "%s"}' % on_deadline)
+    report = latest_report(demo, "weekly")
+    checks = set(entry["check"] for entry in report["entries"])
+    assert "backup_freshness" in checks
+    assert not checks & {"sqlite_vacuum", "sqlite_integrity", "cert_expiry", "security_world_writable"}, checks
+    assert not os.path.exists(str(demo / ".demo" / "www" / "maintenance.flag")), "the window did not close"
+    assert not os.path.exists(str(demo / ".demo" / "state" / "maintenance-window.json"))
+    if on_deadline == "close":
+        assert process.returncode == 0 and recap["failed"] == 0, process.stdout[-4000:]
+        [deadline] = [entry for entry in report["entries"] if entry["check"] == "window_deadline"]
+        assert deadline["status"] == "warning" and "the steps not started by then were skipped" in deadline["summary"]
+    else:
+        assert process.returncode == 2 and recap["rescued"] == 1, process.stdout[-4000:]
+        [rollback] = [entry for entry in report["entries"] if entry["check"] == "window_rollback"]
+        assert rollback["status"] == "critical" and "passed its deadline" in rollback["summary"]

@@ -1,0 +1,33 @@
+# -*- coding: utf-8 -*-
+# Copyright: upkeep.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Whether a maintenance window is past its deadline: the steps inside it start no work after it."""
+
+import calendar
+import time
+
+from ansible.errors import AnsibleFilterError
+
+STAMP = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def past_deadline(window):
+    if not window:
+        return False
+    if not isinstance(window, dict):
+        raise AnsibleFilterError("past_deadline tests the upkeep_window fact, a dict, got %r" % (window,))
+    deadline = window.get("deadline")
+    if not deadline:
+        return False
+    try:
+        return time.time() >= calendar.timegm(time.strptime(deadline, STAMP))
+    except (TypeError, ValueError):
+        raise AnsibleFilterError("the window's deadline %r is not a UTC time such as 2026-11-22T07:00:00Z" % (deadline,))
+
+
+class TestModule(object):
+
+    def tests(self):
+        return {"past_deadline": past_deadline}
