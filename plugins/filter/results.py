@@ -133,6 +133,7 @@ def _report(run, hosts, entries, finished):
         status=worst_status(entry["status"] for entry in entries),
         counts=counts,
         bytes_reclaimed=sum(int(entry.get("metrics", {}).get("bytes_reclaimed", 0) or 0) for entry in entries),
+        downtime=_downtime(entries),
         entries=entries,
     )
 
@@ -231,6 +232,15 @@ def upkeep_markdown(report):
         if not (changes["new"] or changes["resolved"] or changes["sizes"]):
             lines.append("- nothing new, nothing resolved, no size changed")
         lines.append("")
+    downtime = _downtime(report["entries"])
+    if downtime:
+        lines += ["## Downtime", "", "| host | down | from | to | seconds |", "|---|---|---|---|---:|"]
+        lines += ["| %s | %s | %s | %s | %s |" % (down["host"], ", ".join(down["services"]) or "nothing stopped", down["from"],
+                                                  down["to"], down["seconds"]) for down in downtime] + [""]
+    changes_within = _before_after(report["entries"])
+    if changes_within:
+        lines += ["## Before and after", "", "| host | check | target | figure | before | after |", "|---|---|---|---|---:|---:|"]
+        lines += ["| %s | %s | %s | %s | %s | %s |" % row for row in changes_within] + [""]
     durations = _durations(report["entries"])
     if durations:
         lines += ["## Time per check", "", "| check | seconds |", "|---|---:|"]
@@ -246,6 +256,29 @@ def upkeep_markdown(report):
 
 def _label(value):
     return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+def _downtime(entries):
+    """Per closed window: the host, what was down, from and to when."""
+    rows = []
+    for entry in entries:
+        details = entry.get("details", {})
+        if entry["check"] == "maintenance_window" and details.get("opened") and details.get("closed"):
+            rows.append({"host": entry["host"], "services": details.get("down", []), "from": details["opened"],
+                         "to": details["closed"], "seconds": _seconds(details["closed"]) - _seconds(details["opened"])})
+    return rows
+
+
+def _before_after(entries):
+    """(host, check, target, figure, before, after) of the metrics an entry has before and after its work."""
+    rows = []
+    for entry in entries:
+        metrics = entry.get("metrics", {})
+        for name in sorted(metrics):
+            if "before" in name and name.replace("before", "after") in metrics:
+                rows.append((entry["host"], entry["check"], entry["target"], name.replace("_before", ""),
+                             metrics[name], metrics[name.replace("before", "after")]))
+    return rows
 
 
 def _durations(entries):

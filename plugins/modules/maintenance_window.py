@@ -138,6 +138,11 @@ options:
     type: list
     elements: raw
     default: []
+  reason:
+    description:
+      - With O(state=open), why the window is opened (a window opened by hand says so); kept with the window and
+        repeated when it closes.
+    type: str
   max_duration:
     description:
       - With O(state=open), how long the window may last (V(4h), V(90m)); its deadline is recorded with it and
@@ -394,7 +399,8 @@ class Window(object):
         if params["max_duration"] and not deadline:
             deadline = time.strftime(STAMP, time.gmtime(calendar.timegm(time.strptime(opened, STAMP))
                                                         + parse_duration(params["max_duration"])))
-        record = dict(name=params["name"], opened=opened, deadline=deadline, services=stopped_before + to_stop,
+        record = dict(name=params["name"], opened=opened, deadline=deadline,
+                      reason=params["reason"] or (previous or {}).get("reason"), services=stopped_before + to_stop,
                       compose=compose_before + compose_stopped, flag_file=params["flag_file"])
         result = dict(changed=True, opened=record["opened"], deadline=deadline, services_stopped=to_stop, preflight=figures,
                       compose_stopped=dict((project_name(spec), spec["services"]) for spec in compose_stopped))
@@ -420,6 +426,8 @@ class Window(object):
             parts.append("resumes the window opened at %s that was never closed" % previous.get("opened"))
         if deadline:
             parts.append("closes by %s" % deadline)
+        if record["reason"]:
+            parts.append("reason: %s" % record["reason"])
         summary = "%s window opened: %s" % (params["name"], "; ".join(parts))
         acted = "changed" if stopped_names or params["flag_file"] else "ok"
         result.update(msg=summary, upkeep_results=[result_entry(
@@ -502,11 +510,17 @@ class Window(object):
             result["window_seconds"] = int(time.time() - calendar.timegm(time.strptime(record["opened"], STAMP)))
             metrics["duration_seconds"] = result["window_seconds"]
             parts.append("open for %d s" % result["window_seconds"])
+        if record.get("reason"):
+            parts.append("reason: %s" % record["reason"])
         summary = "%s window closed: %s" % (record.get("name", params["name"]), "; ".join(parts))
+        # What was down and from when to when, for the report's downtime.
+        down = record.get("services", []) + ["%s/%s" % (project_name(spec), service) for spec in record.get("compose", [])
+                                             for service in spec["services"]]
         result.update(msg=summary, upkeep_results=[result_entry(
             "maintenance_window", record.get("name", params["name"]), "changed" if result["changed"] else "ok", summary,
             metrics=metrics,
-            details=dict(services_started=to_start, compose_started=result["compose_started"], endpoints=answers))])
+            details=dict(services_started=to_start, compose_started=result["compose_started"], endpoints=answers,
+                         opened=record.get("opened"), closed=now(), down=down, reason=record.get("reason")))])
         return result
 
 
@@ -527,6 +541,7 @@ def main():
             min_free=dict(type="str", default="100M"),
             endpoints=dict(type="list", elements="raw", default=[]),
             max_duration=dict(type="str"),
+            reason=dict(type="str"),
             wait_timeout=dict(type="float", default=120.0),
             timeout=dict(type="float", default=10.0),
         ),

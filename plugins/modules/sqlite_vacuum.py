@@ -337,6 +337,7 @@ class Maintenance(object):
         return result_entry(
             "sqlite_vacuum", self.path, "changed" if changed else "ok", summary,
             metrics=dict(bytes_reclaimed=reclaimed, size_bytes=after["size"], freelist_count=after["freelist_count"],
+                         size_before_bytes=self.before["size"], size_after_bytes=after["size"],
                          duration_seconds=round(duration, 3)),
             details=dict(actions=self.actions, sql=self.sql, check_mode=self.module.check_mode))
 

@@ -93,3 +93,50 @@ def test_a_window_past_its_deadline_starts_no_more_work_and_closes_or_rolls_back
         assert process.returncode == 2 and recap["rescued"] == 1, process.stdout[-4000:]
         [rollback] = [entry for entry in report["entries"] if entry["check"] == "window_rollback"]
         assert rollback["status"] == "critical" and "passed its deadline" in rollback["summary"]
+
+
+def test_a_window_opened_by_hand_says_why_and_closing_it_reports_the_downtime(demo, collections_path):
+    flag = demo / ".demo" / "www" / "maintenance.flag"
+    opened, recap, _found = run(demo, collections_path, "window_open", "-e", "window_reason='disk swap'")
+    assert opened.returncode == 0 and recap["failed"] == 0, opened.stdout[-3000:]
+    assert flag.exists()
+    with open(str(demo / ".demo" / "state" / "maintenance-window.json")) as handle:
+        assert json.load(handle)["reason"] == "disk swap"
+    [entry] = [entry for entry in latest_report(demo, "window-open")["entries"] if entry["check"] == "maintenance_window"]
+    assert "reason: disk swap" in entry["summary"]
+
+    closed, recap, _found = run(demo, collections_path, "window_close")
+    assert closed.returncode == 0 and recap["failed"] == 0, closed.stdout[-3000:]
+    assert not flag.exists()
+    [entry] = [entry for entry in latest_report(demo, "window-close")["entries"] if entry["check"] == "maintenance_window"]
+    assert entry["details"]["reason"] == "disk swap" and entry["details"]["opened"] <= entry["details"]["closed"]
+    assert "open for" in entry["summary"]
+
+
+def test_without_a_reason_no_window_opens_by_hand(demo, collections_path):
+    refused, _recap, _found = run(demo, collections_path, "window_open")
+    assert refused.returncode == 2 and "say why the window is opened" in refused.stdout
+    assert not (demo / ".demo" / "www" / "maintenance.flag").exists()
+
+
+def test_a_database_goes_back_to_the_backup_chosen_and_check_mode_says_which(demo, collections_path, make_estate):
+    inventory_db = demo / ".demo" / "data" / "inventory.db"
+    folder = demo / ".demo" / "backups" / "inventory"
+    older = sorted(name for name in os.listdir(str(folder)) if name.endswith(".db"))[0]
+    stamp = older[len("inventory-"):-len(".db")]
+    before = make_estate.sha256(str(inventory_db))
+
+    preview, recap, _found = run(demo, collections_path, "restore", "--check", "-e", "restore_database=%s" % inventory_db,
+                                 "-e", "restore_backup=%s" % stamp)
+    assert preview.returncode == 0 and recap["failed"] == 0, preview.stdout[-3000:]
+    assert "would restore %s from %s" % (inventory_db, folder / older) in preview.stdout
+    assert make_estate.sha256(str(inventory_db)) == before
+
+    restored, recap, _found = run(demo, collections_path, "restore", "-e", "restore_database=%s" % inventory_db,
+                                  "-e", "restore_backup=%s" % stamp)
+    assert restored.returncode == 0 and recap["failed"] == 0, restored.stdout[-3000:]
+    assert make_estate.sha256(str(inventory_db)) == make_estate.sha256(str(folder / older))
+    kept = [name for name in os.listdir(str(inventory_db.parent)) if name.startswith("inventory.db.replaced-")]
+    assert len(kept) == 1 and make_estate.sha256(str(inventory_db.parent / kept[0])) == before
+    [entry] = [entry for entry in latest_report(demo, "restore")["entries"] if entry["check"] == "sqlite_restore"]
+    assert entry["status"] == "changed" and entry["details"]["backup"] == str(folder / older)

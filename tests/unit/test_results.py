@@ -167,3 +167,16 @@ def test_on_change_a_lasting_finding_is_not_notified_again_and_a_resolved_one_is
                                           started="2026-11-25T10:05:00Z"), str(tmp_path))
     assert upkeep_notification(resolved, ["critical"], on_change=True)["text"].splitlines()[1:] == [
         "RESOLVED web1 http://app/health: no longer found: connection refused"]
+
+
+def test_the_report_shows_the_downtime_of_each_window_and_the_figures_before_and_after():
+    closed = dict(result_entry("maintenance_window", "weekly", "changed", "weekly window closed"),
+                  details=dict(opened="2026-11-22T02:00:00Z", closed="2026-11-22T02:07:30Z", down=["orders", "app/web"]))
+    vacuumed = result_entry("postgresql_vacuum", "app.public.events", "changed", "vacuumed",
+                            metrics=dict(dead_tuples_before=180000, dead_tuples_after=0))
+    report = upkeep_report({"orders1": {"upkeep_results": [closed, vacuumed]}}, ["orders1"], "weekly", "2026-11-22T02:08:00Z")
+    assert report["downtime"] == [{"host": "orders1", "services": ["orders", "app/web"], "from": "2026-11-22T02:00:00Z",
+                                   "to": "2026-11-22T02:07:30Z", "seconds": 450}]
+    markdown = upkeep_markdown(report)
+    assert "| orders1 | orders, app/web | 2026-11-22T02:00:00Z | 2026-11-22T02:07:30Z | 450 |" in markdown
+    assert "| orders1 | postgresql_vacuum | app.public.events | dead_tuples | 180000 | 0 |" in markdown
