@@ -13,6 +13,9 @@ MONTHS = dict((name, number) for number, name in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1))
 ISO = re.compile(r"^\S*?(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,]\d+)?(Z|[+-]\d{2}:?\d{2})?")
 SYSLOG = re.compile(r"^([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2})")
+# JSON lines: the time stamp is the value of a time key, wherever the key is in the object.
+JSON_TIME = re.compile(r'"(?:@?timestamp|time|ts|asctime|datetime|date)" ?: ?"'
+                       r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,]\d+)?(Z|[+-]\d{2}:?\d{2})?")
 ACCESS = re.compile(r"\[(\d{2})/([A-Z][a-z]{2})/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})\]")
 
 
@@ -33,15 +36,19 @@ def line_time(line, now):
         return None
 
 
+def _iso_moment(match):
+    fields = [int(value) for value in match.groups()[:6]]
+    if not (1 <= fields[1] <= 12 and 1 <= fields[2] <= 31 and fields[3] < 24 and fields[4] < 60 and fields[5] < 61):
+        return None
+    if match.group(7):
+        return calendar.timegm(tuple(fields) + (0, 0, 0)) - offset_seconds(match.group(7))
+    return time.mktime(tuple(fields) + (0, 0, -1))
+
+
 def _line_time(line, now):
-    match = ISO.match(line)
+    match = ISO.match(line) or (JSON_TIME.search(line[:500]) if line.startswith("{") else None)
     if match:
-        fields = [int(value) for value in match.groups()[:6]]
-        if not (1 <= fields[1] <= 12 and 1 <= fields[2] <= 31 and fields[3] < 24 and fields[4] < 60 and fields[5] < 61):
-            return None
-        if match.group(7):
-            return calendar.timegm(tuple(fields) + (0, 0, 0)) - offset_seconds(match.group(7))
-        return time.mktime(tuple(fields) + (0, 0, -1))
+        return _iso_moment(match)
     match = SYSLOG.match(line)
     if match and match.group(1) in MONTHS:
         year = time.localtime(now).tm_year

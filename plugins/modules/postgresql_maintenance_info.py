@@ -56,6 +56,18 @@ options:
         and keeps VACUUM from removing dead tuples.
     type: float
     default: 60
+  lock_timeout:
+    description:
+      - How long the report waits for a lock on a table it reads (a session holding an exclusive lock, such as a
+        migration or VACUUM FULL, makes it wait) before it fails with a message, rather than hang.
+    type: str
+    default: 10s
+  lock_wait_seconds:
+    description:
+      - A session waiting longer than this for a lock another session holds is a V(warning) finding
+        C(postgresql_lock_wait), naming the sessions that block it.
+    type: float
+    default: 5
   connections_warning:
     description:
       - Share of C(max_connections) in use from which a V(warning) finding is raised.
@@ -182,6 +194,12 @@ statistics_reset_age:
   returned: always
   type: float
   sample: 2592000.0
+lock_waits:
+  description: Queries waiting for a lock over O(lock_wait_seconds), server-wide, each with C(pid), C(user),
+    C(database), C(query) (literals redacted), C(seconds) and C(blocked_by), the pids holding the lock.
+  returned: always
+  type: list
+  elements: dict
 sessions:
   description: Long-running queries and sessions idle in a transaction over the thresholds, server-wide.
   returned: always
@@ -250,12 +268,16 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.upkeep.maintenance.plugins.module_utils._postgresql import (
+    LOCK_NOT_AVAILABLE,
     SCHEMA_ARGUMENT_SPEC,
+    PostgreSQLMaintenanceError,
     bloat_estimates,
+    driver,
     postgresql_common_argument_spec,
     require_driver,
     schema_filter,
     sql,
+    sqlstate,
     table_statistics,
     with_session,
 )
@@ -286,6 +308,16 @@ FROM pg_stat_activity
 WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
   AND ((state = 'active' AND now() - query_start > make_interval(secs => %s))
        OR (state LIKE 'idle in transaction%%' AND now() - state_change > make_interval(secs => %s)))
+ORDER BY seconds DESC
+"""
+
+# Sessions waiting for a lock another session holds, with the sessions that block them.
+LOCK_WAITS = """
+SELECT pid, usename AS user, datname AS database, query, pg_blocking_pids(pid) AS blocked_by,
+       extract(epoch FROM now() - query_start)::float8 AS seconds
+FROM pg_stat_activity
+WHERE wait_event_type = 'Lock' AND backend_type = 'client backend'
+  AND now() - query_start > make_interval(secs => %s)
 ORDER BY seconds DESC
 """
 
@@ -401,6 +433,18 @@ class Report(object):
                          duration_seconds=round(row["seconds"], 1))
         return rows
 
+    def lock_waits(self):
+        rows = self.session.execute(LOCK_WAITS, (self.params["lock_wait_seconds"],))
+        for row in rows:
+            row["query"] = redact(row["query"])
+            row["blocked_by"] = list(row["blocked_by"] or [])
+            self.finding("postgresql_lock_wait", "pid %d" % row["pid"], "warning",
+                         "query of %.1f s waiting for a lock held by pid %s (user %s, database %s): %s" % (
+                             row["seconds"], ", ".join(str(pid) for pid in row["blocked_by"]) or "?", row["user"],
+                             row["database"], row["query"]),
+                         duration_seconds=round(row["seconds"], 1))
+        return rows
+
     def connections(self):
         states = dict((row["state"], row["count"]) for row in self.session.execute(CONNECTIONS))
         used = sum(states.values())
@@ -458,7 +502,20 @@ class Report(object):
         return dict(slots=slots, standbys=standbys)
 
     def gather(self):
-        tables, indexes, unused = self.relations()
+        # Reading the tables' statistics waits behind an exclusive lock (a migration, VACUUM FULL): the report gives up
+        # after lock_timeout rather than hang, and says who is waiting for what.
+        self.session.set_timeouts(self.params["lock_timeout"], "0")
+        lock_waits = self.lock_waits()
+        try:
+            tables, indexes, unused = self.relations()
+        except driver.Error as error:
+            if sqlstate(error) != LOCK_NOT_AVAILABLE:
+                raise
+            raise PostgreSQLMaintenanceError(
+                "database %s: the tables could not be read within lock_timeout %s, a session holds an exclusive lock%s" % (
+                    self.db, self.params["lock_timeout"], "; waiting: " + "; ".join(
+                        "pid %d behind pid %s" % (row["pid"], ", ".join(map(str, row["blocked_by"]))) for row in lock_waits)
+                    if lock_waits else ""))
         result = dict(
             server_version=self.session.version,
             in_recovery=self.session.scalar("SELECT pg_is_in_recovery()"),
@@ -468,6 +525,7 @@ class Report(object):
             statistics_reset_age=self.session.scalar(
                 "SELECT extract(epoch FROM now() - stats_reset)::float8 FROM pg_stat_database WHERE datname = current_database()"),
             sessions=self.sessions(),
+            lock_waits=lock_waits,
             connections=self.connections(),
             wraparound=self.wraparound(),
             databases=self.session.execute(
@@ -511,6 +569,8 @@ def main():
         unused_index_min_bytes=dict(type="int", default=1024 * 1024),
         long_query_seconds=dict(type="float", default=1.0),
         idle_in_transaction_seconds=dict(type="float", default=60.0),
+        lock_wait_seconds=dict(type="float", default=5.0),
+        lock_timeout=dict(type="str", default="10s"),
         connections_warning=dict(type="float", default=0.8),
         connections_critical=dict(type="float", default=0.95),
         wraparound_warning=dict(type="float", default=0.5),

@@ -53,6 +53,13 @@ options:
       - Automatic selection rebuilds an index only when its bloat wastes at least this many bytes.
     type: int
     default: 8388608
+  every_index:
+    description:
+      - Rebuild every valid index of the database (of O(schemas)), bloated or not - what C(REINDEX DATABASE) does
+        for the user's tables, one index at a time (concurrently unless O(concurrently=false)), each reported with its
+        size before and after, and stopping at no lock it cannot get within O(lock_timeout). A monthly option.
+    type: bool
+    default: false
   concurrently:
     description:
       - Rebuild without blocking writes (C(REINDEX INDEX CONCURRENTLY), PostgreSQL 12 and newer). V(false) uses a plain
@@ -238,6 +245,9 @@ class Reindex(object):
             wanted = [row["oid"] for row in listed]
             rows = dict((row["oid"], row) for row in self.indexes(where, params))
             return [dict(rows[oid], reason="listed") for oid in wanted if oid in rows]
+        if self.params["every_index"]:
+            # What REINDEX DATABASE rebuilds, the system catalogs aside, one index at a time and each reported.
+            return [dict(row, reason="every index") for row in self.indexes(sql.SQL("{} AND i.indisvalid").format(where), params)]
         bloat = bloat_estimates(self.session, self.params["schemas"], self.params["exclude_schemas"],
                                 min_size=self.params["min_bloat_bytes"])
         chosen = []
@@ -348,10 +358,11 @@ def main():
         min_bloat_ratio=dict(type="float", default=2.0),
         min_bloat_bytes=dict(type="int", default=8 * 1024 * 1024),
         concurrently=dict(type="bool", default=True),
+        every_index=dict(type="bool", default=False),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
-        mutually_exclusive=[("indexes", "schemas"), ("indexes", "exclude_schemas")],
+        mutually_exclusive=[("indexes", "schemas"), ("indexes", "exclude_schemas"), ("indexes", "every_index")],
         supports_check_mode=True)
     require_driver(module)
 

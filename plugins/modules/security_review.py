@@ -78,9 +78,25 @@ options:
     type: str
     default: 24h
   failed_logins_warning:
-    description: More failed logins than this in the window is a warning.
+    description: More failed logins than this in the window, in one log, is a warning.
     type: int
     default: 20
+  login_logs:
+    description:
+      - Application logs whose failed logins count as well, each on its own against O(failed_logins_warning).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The log file, or a glob.
+        type: path
+        required: true
+      pattern:
+        description:
+          - Regular expression (case-insensitive) of a failed login line; by default lines where login, sign-in or
+            auth meet failed, invalid, denied or rejected (V(login failed for user bob from 203.0.113.9)).
+        type: str
   max_listed:
     description: At most this many world-writable paths are listed.
     type: int
@@ -122,7 +138,8 @@ placeholders:
   type: list
   elements: dict
 failed_logins:
-  description: C(log), C(count) in the window and C(sources) (address and count, most first).
+  description: C(log), C(count) in the window and C(sources) (address and count, most first) of the authentication
+    log, and C(applications), the same for each application log of O(login_logs).
   returned: always
   type: dict
 upkeep_results:
@@ -147,7 +164,11 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._results import
 from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration, parse_duration
 
 FAILED_LOGIN = re.compile(r"(Failed password|authentication failure|Invalid user|FAILED LOGIN)", re.I)
-ADDRESS = re.compile(r"(?:from|rhost=)\s*([0-9a-fA-F:.]+)")
+# An application's own log says it in its words: "login failed", "authentication failure", "invalid password".
+APPLICATION_FAILED_LOGIN = re.compile(
+    r"\b(?:log ?in|sign ?in|auth\w*)\b.{0,40}\b(?:fail\w*|invalid|denied|rejected)\b"
+    r"|\b(?:fail\w*|invalid|denied|rejected)\b.{0,40}\b(?:log ?in|sign ?in|auth\w*|password|credentials)\b")
+ADDRESS = re.compile(r"(?:\bfrom|rhost=|\b(?:ip|client|client_ip|remote_addr|remote_ip)\"? ?[=:]) ?\"?([0-9a-fA-F:.]*[0-9a-fA-F])")
 # Values that stand for a secret nobody set, as templates and runbooks write them: CHANGE_ME_DB_PASSWORD,
 # replace-me, xxxxxx, your-api-key-here, <password>, TODO.
 PLACEHOLDER_PATTERNS = (r"^change[_-]?me", r"^replace[_-]?me", r"^x{3,}$", r"^your[_-].*[_-]here$", r"^<[^<>]*>$",
@@ -292,18 +313,31 @@ class Review(object):
         return results
 
     def failed_logins(self, window):
+        """The authentication log's failed logins, then each application log's, each a finding above the threshold."""
         log = self.params["auth_log"] or next(
             (candidate for candidate in ("/var/log/auth.log", "/var/log/secure") if os.path.exists(candidate)), None)
-        if not log or not os.path.exists(log):
-            return dict(log=log, count=None, sources=[])
+        found = self.count_failed_logins(log, FAILED_LOGIN, window) if log and os.path.exists(log) else dict(
+            log=log, count=None, sources=[])
+        found["applications"] = []
+        for spec in self.params["login_logs"]:
+            pattern = re.compile(spec["pattern"] or APPLICATION_FAILED_LOGIN.pattern, re.I)
+            for path in expand_glob(spec["path"]):
+                try:
+                    found["applications"].append(self.count_failed_logins(path, pattern, window))
+                except OSError as error:
+                    self.finding("security_failed_logins", path, "failed", "cannot read the log: %s" % (
+                        error.strerror or error))
+        return found
+
+    def count_failed_logins(self, log, pattern, window):
         now = time.time()
         since = now - window
         sources = {}
         count = 0
-        with open(log, "rb") as handle:
+        with open_regular(log) as handle:
             for raw in handle:
                 line = raw.decode("utf-8", "replace")
-                if not FAILED_LOGIN.search(line):
+                if not pattern.search(line):
                     continue
                 moment = line_time(line, now)
                 if moment is None or moment < since:
@@ -336,13 +370,16 @@ def main():
             auth_log=dict(type="path"),
             window=dict(type="str", default="24h"),
             failed_logins_warning=dict(type="int", default=20),
+            login_logs=dict(type="list", elements="dict", default=[], options=dict(
+                path=dict(type="path", required=True), pattern=dict(type="str"))),
             max_listed=dict(type="int", default=50),
         ),
         supports_check_mode=True)
     try:
         window = parse_duration(module.params["window"])
         re.compile(module.params["secret_keys"])
-        for pattern in module.params["placeholder_patterns"]:
+        login_patterns = [spec["pattern"] for spec in module.params["login_logs"] if spec["pattern"]]
+        for pattern in module.params["placeholder_patterns"] + login_patterns:
             re.compile(pattern)
     except (ValueError, re.error) as error:
         module.fail_json(msg=str(error))

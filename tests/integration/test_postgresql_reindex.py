@@ -124,3 +124,62 @@ def test_hostile_and_unknown_index_names(run_module, pg_server, pg_db):
 
     missing = run_module("postgresql_reindex", indexes=["t", "nope"], **pg_server.login(db))
     assert missing["rc"] == 1 and missing["msg"] == "indexes not found in database %s: t, nope" % db
+
+
+def test_every_index_of_the_database_is_rebuilt_one_at_a_time_and_the_oids_show_it(run_module, pg_server, pg_db):
+    db, conn = pg_db
+    pgserver.make_clean_table(conn, "customers")
+    bloated_index(conn)
+    before = dict(conn.execute("SELECT c.relname, c.relfilenode FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                               "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'").fetchall())
+
+    result = run_module("postgresql_reindex", every_index=True, **pg_server.login(db))
+
+    assert result["rc"] == 0 and result["changed"] is True, result
+    assert sorted(index["name"] for index in result["indexes"]) == sorted(before)
+    assert {index["reason"] for index in result["indexes"]} == {"every index"}
+    # A rebuilt index is a new file: the server's catalog is the oracle.
+    after = dict(conn.execute("SELECT c.relname, c.relfilenode FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                              "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'").fetchall())
+    assert sorted(after) == sorted(before) and all(after[name] != before[name] for name in before)
+    assert invalid_indexes(conn) == []
+
+
+def test_locks_waited_for_are_in_the_health_report_with_who_holds_them(run_module, pg_server, pg_db):
+    db, conn = pg_db
+    pgserver.make_clean_table(conn, "customers")
+    # A long transaction holding SHARE (as CREATE INDEX does): the application's writes queue behind it, reads do not.
+    holder = pg_server.connect(db)
+    holder.autocommit = False
+    holder.execute("LOCK TABLE customers IN SHARE MODE")
+    holder_pid = holder.info.backend_pid
+    writer = threading.Thread(target=lambda: pg_server.sql("UPDATE customers SET body = body", db=db), daemon=True)
+    writer.start()
+    try:
+        time.sleep(1.5)
+        report = run_module("postgresql_maintenance_info", lock_wait_seconds=1, **pg_server.login(db))
+    finally:
+        holder.rollback()
+        holder.close()
+        writer.join(10)
+    assert report["rc"] == 0, report
+    [wait] = report["lock_waits"]
+    assert wait["blocked_by"] == [holder_pid] and wait["seconds"] >= 1
+    [finding] = [entry for entry in report["upkeep_results"] if entry["check"] == "postgresql_lock_wait"]
+    assert finding["status"] == "warning" and "held by pid %d" % holder_pid in finding["summary"]
+
+
+def test_an_exclusive_lock_makes_the_health_report_give_up_with_a_message_not_hang(run_module, pg_server, pg_db):
+    db, conn = pg_db
+    pgserver.make_clean_table(conn, "customers")
+    holder = pg_server.connect(db)
+    holder.autocommit = False
+    holder.execute("LOCK TABLE customers IN ACCESS EXCLUSIVE MODE")
+    started = time.monotonic()
+    try:
+        report = run_module("postgresql_maintenance_info", lock_timeout="2s", **pg_server.login(db))
+    finally:
+        holder.rollback()
+        holder.close()
+    assert report["rc"] == 1 and time.monotonic() - started < 30
+    assert "could not be read within lock_timeout 2s" in report["msg"]

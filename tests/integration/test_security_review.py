@@ -96,3 +96,31 @@ def test_placeholders_written_as_runbook_templates_write_them_are_found_by_patte
     assert [item["key"] for item in custom["placeholders"]] == ["S3_SECRET", "DB_USER"]  # TODO is in placeholders too
     bad = run_module("security_review", env_files=[str(env)], placeholder_patterns=["("])
     assert bad["failed"] and "missing )" in bad["msg"]
+
+
+def test_failed_logins_of_the_applications_logs_count_each_against_the_threshold(run_module, tmp_path):
+    now = time.time()
+
+    def stamp(minutes):
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - minutes * 60))
+
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "api.log").write_text("".join(
+        ['%s WARNING login failed for user admin from 203.0.113.9\n' % stamp(5)] * 12
+        + ['%s INFO Invalid password for bob, client=198.51.100.2\n' % stamp(20)] * 3
+        + ['%s INFO login succeeded for user carol from 203.0.113.10\n' % stamp(1)]
+        + ['%s WARNING login failed for user admin from 203.0.113.9\n' % stamp(3000)] * 40))
+    (tmp_path / "app" / "hub.jsonl").write_text('{"time": "%s", "event": "AUTH_REJECTED", "ip": "192.0.2.44"}\n' % stamp(2) * 7)
+    (tmp_path / "app" / "pipe.log").mkdir()
+
+    result = run_module("security_review", auth_log=str(tmp_path / "none.log"), window="24h", failed_logins_warning=10,
+                        login_logs=[dict(path=str(tmp_path / "app" / "*.log")),
+                                    dict(path=str(tmp_path / "app" / "hub.jsonl"), pattern="AUTH_REJECTED")])
+
+    counted = dict((os.path.basename(found["log"]), found) for found in result["failed_logins"]["applications"])
+    assert counted["api.log"]["count"] == 15 and counted["api.log"]["sources"][0] == dict(address="203.0.113.9", count=12)
+    assert counted["hub.jsonl"]["count"] == 7 and counted["hub.jsonl"]["sources"] == [dict(address="192.0.2.44", count=7)]
+    findings = dict((os.path.basename(entry["target"]), entry["status"]) for entry in result["upkeep_results"]
+                    if entry["check"] == "security_failed_logins")
+    # Above ten in api.log; hub.jsonl's seven are below it; the folder the glob also matched cannot be read.
+    assert findings == {"api.log": "warning", "pipe.log": "failed"}
