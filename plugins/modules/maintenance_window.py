@@ -138,6 +138,32 @@ options:
     type: list
     elements: raw
     default: []
+  watch:
+    description:
+      - With O(state=closed), seconds to keep watching the host after the window closed, every O(watch_interval) -
+        the endpoints must keep answering, the containers of the Compose projects started must keep running (healthy,
+        without restarting), and O(watch_logs) must not get more than O(watch_log_errors) error lines. A regression
+        is a V(critical) entry C(window_watch); the window stays closed. V(0) does not watch.
+    type: float
+    default: 0
+  watch_interval:
+    description: Seconds between two looks while watching.
+    type: float
+    default: 15
+  watch_logs:
+    description: Logs (globs allowed) whose error lines written after the window closed count while watching.
+    type: list
+    elements: path
+    default: []
+  watch_log_patterns:
+    description: Regular expressions of an error line in O(watch_logs).
+    type: list
+    elements: str
+    default: ['\bERROR\b', '\bCRITICAL\b', '\bFATAL\b']
+  watch_log_errors:
+    description: More error lines than this in O(watch_logs) while watching is a regression.
+    type: int
+    default: 10
   reason:
     description:
       - With O(state=open), why the window is opened (a window opened by hand says so); kept with the window and
@@ -224,9 +250,14 @@ window_seconds:
   description: How long the window was open.
   returned: O(state=closed) and a window was open
   type: int
+watch:
+  description: What watching after the window found, C(seconds), C(looks), C(log_errors) and C(regressions) (one line
+    each).
+  returned: O(state=closed) with O(watch)
+  type: dict
 upkeep_results:
   description: Entries of the results contract, check V(maintenance_window) (and V(window_preflight) when the
-    preflight fails).
+    preflight fails, V(window_watch) when the host was watched after closing).
   returned: always
   type: list
   elements: dict
@@ -235,6 +266,7 @@ upkeep_results:
 import calendar
 import json
 import os
+import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -243,11 +275,14 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._compose import
     COMPOSE_PROJECT_SPEC,
     ComposeError,
     compose,
+    containers,
     project_name,
     running_services,
     wait_healthy,
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import (
+    expand_glob,
+    open_regular,
     remove_if_present,
     space_by_file_system,
     write_atomically,
@@ -262,6 +297,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._health import 
     service_states,
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._logs import line_time
 from ansible_collections.upkeep.maintenance.plugins.module_utils._units import parse_duration, parse_size
 
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
@@ -516,12 +552,92 @@ class Window(object):
         # What was down and from when to when, for the report's downtime.
         down = record.get("services", []) + ["%s/%s" % (project_name(spec), service) for spec in record.get("compose", [])
                                              for service in spec["services"]]
-        result.update(msg=summary, upkeep_results=[result_entry(
+        entries = [result_entry(
             "maintenance_window", record.get("name", params["name"]), "changed" if result["changed"] else "ok", summary,
             metrics=metrics,
             details=dict(services_started=to_start, compose_started=result["compose_started"], endpoints=answers,
-                         opened=record.get("opened"), closed=now(), down=down, reason=record.get("reason")))])
+                         opened=record.get("opened"), closed=now(), down=down, reason=record.get("reason")))]
+        if params["watch"] > 0:
+            result["watch"] = self.watch(endpoints, compose_start)
+            entries.append(self.watch_entry(record.get("name", params["name"]), result["watch"]))
+        result.update(msg=summary, upkeep_results=entries)
         return result
+
+    def watch(self, endpoints, projects):
+        """What regressed after the window closed: endpoints failing twice in a row (or at the last look), containers
+        down, unhealthy or restarting, error lines in the logs."""
+        params = self.params
+        closed_at = time.time()
+        deadline = time.monotonic() + params["watch"]
+        failing, regressions, looks = {}, [], 0
+        baseline = self.container_states(projects)
+        while True:
+            looks += 1
+            for answer in [request_endpoint(endpoint, params["timeout"]) for endpoint in endpoints]:
+                failing[answer["url"]] = failing.get(answer["url"], 0) + 1 if answer["status"] == "critical" else 0
+                if failing[answer["url"]] == 2:
+                    regressions.append("%s %s" % (answer["url"], answer["message"]))
+            for name, (state, health, restarts) in self.container_states(projects).items():
+                before = baseline.get(name, (None, None, restarts))[2]
+                if state != "running":
+                    problem = "is %s" % state
+                elif health == "unhealthy":
+                    problem = "is unhealthy"
+                elif restarts > before:
+                    problem = "restarted %d times" % (restarts - before)
+                else:
+                    continue
+                if not any(line.startswith(name + " ") for line in regressions):
+                    regressions.append("%s %s" % (name, problem))
+            if time.monotonic() + params["watch_interval"] > deadline:
+                break
+            time.sleep(params["watch_interval"])
+        # An endpoint still failing at the last look had no second look to confirm it: the watch ends on it.
+        regressions.extend("%s failing at the end of the watch" % url for url, times in failing.items()
+                           if times == 1)
+        errors = count_errors_since(params["watch_logs"], params["watch_log_patterns"], closed_at)
+        if errors > params["watch_log_errors"]:
+            regressions.append("%d error lines in the logs since the window closed (more than %d)" % (
+                errors, params["watch_log_errors"]))
+        return dict(seconds=round(time.time() - closed_at, 1), looks=looks, log_errors=errors, regressions=regressions)
+
+    def container_states(self, projects):
+        found = {}
+        for spec in projects:
+            try:
+                for container in containers(self.module, project_name(spec)):
+                    if container["service"] in spec["services"]:
+                        found[container["name"]] = (container["state"], container["health"], container["restarts"])
+            except ComposeError as error:
+                found["compose project %s" % project_name(spec)] = ("unreadable: %s" % error, None, 0)
+        return found
+
+    @staticmethod
+    def watch_entry(name, watched):
+        if watched["regressions"]:
+            return result_entry("window_watch", name, "critical", "regression within %d s after the window closed: %s" % (
+                watched["seconds"], "; ".join(watched["regressions"])), metrics=dict(log_errors=watched["log_errors"]),
+                details=watched)
+        return result_entry("window_watch", name, "ok", "watched %d s after the window closed: endpoints, containers "
+                            "and logs held (%d error lines)" % (watched["seconds"], watched["log_errors"]),
+                            metrics=dict(log_errors=watched["log_errors"]), details=watched)
+
+
+def count_errors_since(paths, patterns, since):
+    """Error lines stamped at or after ``since`` in the logs; unreadable logs count nothing."""
+    matchers = [re.compile(pattern) for pattern in patterns]
+    count, now = 0, time.time()
+    for path in [found for glob_path in paths for found in expand_glob(glob_path)]:
+        try:
+            with open_regular(path) as handle:
+                for raw in handle:
+                    line = raw.decode("utf-8", "replace")
+                    if any(matcher.search(line) for matcher in matchers):
+                        moment = line_time(line, now)
+                        count += moment is not None and moment >= since
+        except OSError:
+            continue
+    return count
 
 
 def main():
@@ -541,6 +657,11 @@ def main():
             min_free=dict(type="str", default="100M"),
             endpoints=dict(type="list", elements="raw", default=[]),
             max_duration=dict(type="str"),
+            watch=dict(type="float", default=0.0),
+            watch_interval=dict(type="float", default=15.0),
+            watch_logs=dict(type="list", elements="path", default=[]),
+            watch_log_patterns=dict(type="list", elements="str", default=[r"\bERROR\b", r"\bCRITICAL\b", r"\bFATAL\b"]),
+            watch_log_errors=dict(type="int", default=10),
             reason=dict(type="str"),
             wait_timeout=dict(type="float", default=120.0),
             timeout=dict(type="float", default=10.0),
@@ -551,9 +672,13 @@ def main():
         parse_size(module.params["min_free"])
         if module.params["max_duration"] and parse_duration(module.params["max_duration"]) <= 0:
             raise ValueError("max_duration must be longer than nothing")
+        if module.params["watch"] > 0 and module.params["watch_interval"] <= 0:
+            raise ValueError("watch_interval must be longer than nothing")
+        for pattern in module.params["watch_log_patterns"]:
+            re.compile(pattern)
         if any(not item.get("dest") for item in module.params["space"]):
             raise ValueError("every space item needs a dest")
-    except ValueError as error:
+    except (ValueError, re.error) as error:
         module.fail_json(msg=str(error))
 
     window = Window(module)

@@ -1,11 +1,13 @@
 """maintenance_window on this machine, and the weekly playbook's window with a real SQLite application behind a real
 HTTP health endpoint: a database broken in the middle of the window is put back by the rollback."""
 
+import http.server
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -195,3 +197,51 @@ def test_weekly_window_without_trouble_is_idempotent(tmp_path, collections_path,
     # Check mode leaves the host and the controller as they were: no flag, no record, no new report.
     assert not (tmp_path / "www" / "maintenance.flag").exists() and not list((tmp_path / "state").glob("*.json"))
     assert sorted(os.listdir(str(tmp_path / "reports"))) == reports
+
+
+def test_watching_after_the_window_holds_when_nothing_regresses(run_module, tmp_path, application):
+    estate.make_database(application["database"], rows=100)
+    assert run_module("maintenance_window", state="open", **window_args(tmp_path))["rc"] == 0
+    closed = run_module("maintenance_window", state="closed", endpoints=[application["url"]], watch=3, watch_interval=1,
+                        **window_args(tmp_path))
+    assert closed["rc"] == 0 and closed["watch"]["regressions"] == [] and closed["watch"]["looks"] >= 3
+    [watched] = [entry for entry in closed["upkeep_results"] if entry["check"] == "window_watch"]
+    assert watched["status"] == "ok"
+
+
+class Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802  (the name http.server calls)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_an_endpoint_that_fails_and_errors_in_the_logs_after_the_window_are_a_critical_regression(run_module, tmp_path):
+    server = http.server.HTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = "http://127.0.0.1:%d/health" % server.server_address[1]
+    log = tmp_path / "app.log"
+    an_hour_ago = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+    log.write_text("%s ERROR an old error, before the window\n" % an_hour_ago)
+
+    def regress():
+        with open(str(log), "a") as handle:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            handle.write("".join("%s ERROR payment %d failed\n" % (stamp, number) for number in range(12)))
+        server.shutdown()
+        server.server_close()
+
+    assert run_module("maintenance_window", state="open", **window_args(tmp_path))["rc"] == 0
+    timer = threading.Timer(2.0, regress)
+    timer.start()
+    closed = run_module("maintenance_window", state="closed", endpoints=[url], watch=6, watch_interval=1,
+                        watch_logs=[str(tmp_path / "*.log")], **window_args(tmp_path))
+    timer.join()
+    assert closed["rc"] == 0, closed
+    assert not (tmp_path / "www" / "maintenance.flag").exists(), "a regression after closing reopened nothing"
+    [watched] = [entry for entry in closed["upkeep_results"] if entry["check"] == "window_watch"]
+    assert watched["status"] == "critical" and watched["metrics"]["log_errors"] == 12
+    assert any(line.startswith(url) for line in closed["watch"]["regressions"]), closed["watch"]
+    assert "12 error lines in the logs since the window closed (more than 10)" in closed["watch"]["regressions"]
