@@ -13,6 +13,7 @@ import time
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.upkeep.maintenance.plugins.filter.schedules import next_run
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import STATUSES, human_bytes, plural, result_entry, worst_status
 
 
@@ -55,7 +56,11 @@ def upkeep_report(hostvars, hosts, run, finished):
     for host in hosts:
         for entry in hostvars.get(host, {}).get("upkeep_results", []) or []:
             entries.append(dict(entry, host=host))
-    return _report(run, list(hosts), entries, finished)
+    report = _report(run, list(hosts), entries, finished)
+    # The next scheduled window of each host that has its calendar (window_calendar), for the report's readers.
+    report["next_windows"] = dict((host, next_run(hostvars[host]["window_calendar"], finished, "the window of %s" % host))
+                                  for host in hosts if (hostvars.get(host) or {}).get("window_calendar"))
+    return report
 
 
 def upkeep_report_extend(report, entries, host):
@@ -207,6 +212,8 @@ def upkeep_markdown(report):
     ]
     if report.get("hosts_not_reached"):
         lines.append("| Not reached | %s |" % ", ".join(report["hosts_not_reached"]))
+    if report.get("next_windows"):
+        lines.append("| Next window | %s |" % ", ".join("%s %s" % (host, start) for host, start in sorted(report["next_windows"].items())))
     lines += [
         "| Checks | %s |" % ", ".join("%d %s" % (count, status) for status, count in report["counts"].items() if count),
         "| Reclaimed | %s |" % human_bytes(report["bytes_reclaimed"]), "",

@@ -8,7 +8,11 @@
 Every field restricts the run (they combine with AND everywhere, unlike cron's day-or-weekday), so that "the first
 Saturday of the month" is weekday sat with week_of_month 1 on all three schedulers."""
 
+import datetime
+
 from ansible.errors import AnsibleFilterError
+
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import parse_duration
 
 WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 SYSTEMD_WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
@@ -102,7 +106,80 @@ def calendar(spec, run="run"):
     return dict(cron=cron, cron_guard=guard, on_calendar=on_calendar, rrule="RRULE:" + ";".join(rule))
 
 
+def _sets(spec, run):
+    """The values each field of a calendar allows (weekday 0 is Sunday)."""
+    sets = {}
+    for name, first, last, names, default in FIELDS:
+        sets[name] = _expand("%s of %s" % (name, run), str(spec.get(name, default)), first, last, names)
+    sets["weekday"] = set(value % 7 for value in sets["weekday"])
+    if spec.get("week_of_month") is not None:
+        week = int(spec["week_of_month"])
+        sets["day"] = set(range(week * 7 - 6, min(week * 7, 31) + 1))
+    return sets
+
+
+def next_run(spec, after, run="run"):
+    """The first moment after ``after`` (a UTC time such as 2026-11-25T21:37:00Z) that the calendar names, as the same
+    kind of UTC time; every field must match, as on every scheduler the calendar filter writes it for."""
+    calendar(spec, run)
+    sets = _sets(spec, run)
+    try:
+        start = datetime.datetime.strptime(after, "%Y-%m-%dT%H:%M:%SZ")
+    except (TypeError, ValueError):
+        raise AnsibleFilterError("next_run wants a UTC time such as 2026-11-25T21:37:00Z, got %r" % (after,))
+    moment = start.replace(second=0) + datetime.timedelta(minutes=1)
+    # Day by day, at most the eight years in which every weekday falls on every date of every month.
+    for _days in range(366 * 8):
+        weekday = (moment.weekday() + 1) % 7
+        if moment.month in sets["month"] and moment.day in sets["day"] and weekday in sets["weekday"]:
+            for hour in sorted(hour for hour in sets["hour"] if hour >= moment.hour):
+                for minute in sorted(sets["minute"]):
+                    candidate = moment.replace(hour=hour, minute=minute)
+                    if candidate >= moment:
+                        return candidate.strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = (moment + datetime.timedelta(days=1)).replace(hour=0, minute=0)
+    raise AnsibleFilterError("the calendar of %s names no moment in eight years" % run)
+
+
+def window_notices(hostvars, hosts, now, announced=None):
+    """The scheduled windows of the hosts that start within their notice and were not announced yet: the message to
+    send, the windows (host, start, services, duration) and what is announced once it is sent."""
+    announced = dict(announced or {})
+    moment = datetime.datetime.strptime(now, "%Y-%m-%dT%H:%M:%SZ")
+    due = []
+    for host in hosts:
+        variables = hostvars.get(host, {})
+        spec = variables.get("window_calendar")
+        if not spec:
+            continue
+        start = next_run(spec, now, "the window of %s" % host)
+        try:
+            notice = parse_duration(variables.get("window_notice_before") or "24h")
+        except ValueError as error:
+            raise AnsibleFilterError("window_notice_before of %s: %s" % (host, error))
+        begins = datetime.datetime.strptime(start, "%Y-%m-%dT%H:%M:%SZ")
+        if begins - moment > datetime.timedelta(seconds=notice) or announced.get(host) == start:
+            continue
+        services = list(variables.get("window_services") or []) + [
+            "%s/%s" % (project.get("project") or project.get("project_dir", "").rstrip("/").split("/")[-1], service)
+            for project in variables.get("window_compose_projects") or [] for service in project.get("services") or ["*"]]
+        due.append(dict(host=host, start=start, services=services, duration=variables.get("window_max_duration") or "",
+                        reason=variables.get("window_notice_text") or ""))
+        announced[host] = start
+    if not due:
+        return dict(text=None, windows=[], announced=announced)
+    lines = []
+    for start in sorted(set(window["start"] for window in due)):
+        hours = (datetime.datetime.strptime(start, "%Y-%m-%dT%H:%M:%SZ") - moment).total_seconds() / 3600
+        lines.append("Maintenance window %s UTC (in %.0f h):" % (start.replace("T", " ").replace("Z", ""), hours))
+        lines.extend("- %s: %s stopped%s%s" % (
+            window["host"], ", ".join(window["services"]) or "no service", ", up to %s" % window["duration"]
+            if window["duration"] else "", "; %s" % window["reason"] if window["reason"] else "")
+            for window in due if window["start"] == start)
+    return dict(text="\n".join(lines), windows=due, announced=announced)
+
+
 class FilterModule(object):
 
     def filters(self):
-        return {"calendar": calendar}
+        return {"calendar": calendar, "next_run": next_run, "window_notices": window_notices}

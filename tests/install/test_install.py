@@ -22,7 +22,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CORE_VENV = os.environ.get("UPKEEP_CORE_VENV")
 TARBALL = os.environ.get("UPKEEP_TARBALL")
 pytestmark = pytest.mark.skipif(not (CORE_VENV and TARBALL), reason="UPKEEP_CORE_VENV and UPKEEP_TARBALL name what to test")
-PLAYBOOKS = ("daily", "weekly", "monthly", "quarterly", "pulse", "window_open", "window_close", "restore", "awx_setup")
+PLAYBOOKS = ("daily", "weekly", "monthly", "quarterly", "pulse", "window_notice", "window_open", "window_close", "restore",
+             "awx_setup")
 DEVELOPER_TREE = ("tests/", "molecule/", "bench/", "requirements/", "Makefile", "ansible.cfg", ".ci/", "pytest.ini",
                   "inventories/demo/", "changelogs/fragments/")
 

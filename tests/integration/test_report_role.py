@@ -283,3 +283,41 @@ def test_node_exporter_serves_the_metrics_and_the_rules_alert_on_what_it_serves(
     evaluated = subprocess.run([prometheus_tool("promtool"), "test", "rules", str(tmp_path / "served.test.yml")],
                                capture_output=True, text=True, check=False)
     assert evaluated.returncode == 0, evaluated.stdout + evaluated.stderr
+
+
+def test_a_scheduled_window_is_announced_once_within_its_notice_with_hosts_services_and_duration(tmp_path, collections_path,
+                                                                                                 receivers):
+    webhook, _mail = receivers
+    inventory = tmp_path / "inventory.yml"
+    common = dict(ansible_connection="local", ansible_python_interpreter=sys.executable)
+    inventory.write_text(yaml.safe_dump({"all": {
+        "vars": dict(report_dir=str(tmp_path / "reports"), report_webhook_url=webhook),
+        "hosts": {
+            # Every hour on the hour: always within an hour's notice.
+            "orders1": dict(common, window_calendar={"minute": 0}, window_notice_before="1h",
+                            window_services=["orders"], window_max_duration="4h"),
+            "hub1": dict(common, window_calendar={"minute": 0}, window_notice_before="1h",
+                         window_compose_projects=[{"project_dir": "/opt/hub", "services": ["api"]}]),
+            # Once a year, on the 1st of January: not within a day's notice (unless it is the 31st of December).
+            "stack1": dict(common, window_calendar={"month": 1, "day": 1, "hour": 0}, window_notice_before="1d"),
+            "dev1": common}}}))
+
+    def notice():
+        process = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
+                                  "upkeep.maintenance.window_notice"], capture_output=True, text=True, check=False,
+                                 env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_NOCOLOR="1"))
+        assert process.returncode == 0, process.stdout[-3000:] + process.stderr
+        sent = list(Webhook.received)
+        Webhook.received.clear()
+        return sent
+
+    [first] = notice()
+    text = first["text"]
+    assert re.match(r"Maintenance window \d{4}-\d{2}-\d{2} \d{2}:00:00 UTC \(in [01] h\):", text), text
+    assert "- orders1: orders stopped, up to 4h" in text and "- hub1: hub/api stopped" in text
+    if time.strftime("%m-%d", time.gmtime()) != "12-31":
+        assert "stack1" not in text
+    assert "dev1" not in text
+    announced = json.loads((tmp_path / "reports" / "window-notices.json").read_text())
+    assert sorted(announced) == ["hub1", "orders1"] and announced["orders1"].endswith("Z")
+    assert notice() == [], "the same window was announced twice"

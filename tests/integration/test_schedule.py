@@ -12,6 +12,7 @@ import sys
 
 import pytest
 import yaml
+from ansible_collections.upkeep.maintenance.plugins.filter.schedules import calendar, next_run
 from croniter import croniter
 from dateutil.rrule import rrulestr
 
@@ -38,15 +39,6 @@ CALENDARS = {
 }
 for _name, _calendar in list(load("roles", "schedule", "defaults", "main.yml")["schedule_runs"].items()):
     CALENDARS["the schedule role's " + _name] = (_calendar, None)
-
-
-def calendar(spec):
-    sys.path.insert(0, os.path.join(ROOT, "plugins", "filter"))
-    try:
-        from schedules import calendar as convert
-    finally:
-        sys.path.pop(0)
-    return convert(spec)
 
 
 def rrule_times(converted, after, count):
@@ -202,3 +194,13 @@ def test_the_execution_environment_carries_the_ansible_core_the_collection_requi
     with open(os.path.join(ROOT, "meta", "runtime.yml")) as handle:
         required = yaml.safe_load(handle)["requires_ansible"]
     assert wanted == "ansible-core" + required
+
+
+@pytest.mark.parametrize("name", sorted(CALENDARS))
+def test_the_next_run_of_a_calendar_is_the_one_awx_and_cron_find(name):
+    spec = CALENDARS[name][0]
+    converted = calendar(spec)
+    for after in (datetime.datetime(2026, 11, 25, 21, 37, 30), datetime.datetime(2026, 12, 31, 23, 59),
+                  datetime.datetime(2027, 2, 28, 12, 0), datetime.datetime(2028, 2, 28, 23, 58)):
+        expected = rrule_times(converted, after, 1)[0]
+        assert next_run(spec, after.strftime("%Y-%m-%dT%H:%M:%SZ")) == expected.strftime("%Y-%m-%dT%H:%M:%SZ"), after

@@ -180,3 +180,10 @@ def test_the_report_shows_the_downtime_of_each_window_and_the_figures_before_and
     markdown = upkeep_markdown(report)
     assert "| orders1 | orders, app/web | 2026-11-22T02:00:00Z | 2026-11-22T02:07:30Z | 450 |" in markdown
     assert "| orders1 | postgresql_vacuum | app.public.events | dead_tuples | 180000 | 0 |" in markdown
+
+
+def test_the_report_names_the_next_window_of_each_host_with_a_calendar():
+    hostvars = {"orders1": {"window_calendar": {"weekday": "sat", "hour": 2}, "upkeep_results": []}, "dev1": {}}
+    report = upkeep_report(hostvars, ["orders1", "dev1"], "weekly", "2026-11-25T21:37:00Z")
+    assert report["next_windows"] == {"orders1": "2026-11-28T02:00:00Z"}
+    assert "| Next window | orders1 2026-11-28T02:00:00Z |" in upkeep_markdown(report)
