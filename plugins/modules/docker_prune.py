@@ -121,6 +121,7 @@ upkeep_results:
 import json
 import os
 import re
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -128,6 +129,9 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._results import
 from ansible_collections.upkeep.maintenance.plugins.module_utils._units import parse_size
 
 SIZE_UNITS = dict(b=1, kb=1000, mb=1000 ** 2, gb=1000 ** 3, tb=1000 ** 4, kib=1024, mib=1024 ** 2, gib=1024 ** 3)
+
+
+BUSY_WAIT = 300
 
 
 def reclaimed(output):
@@ -224,6 +228,17 @@ def container_logs(module, docker, limit):
     return logs
 
 
+def run_prune(module, docker, arguments):
+    """One prune; the daemon runs one prune of a kind at a time and refuses a second (another host's run on a shared
+    daemon, a cron job), so a refused one waits for it and tries again, up to BUSY_WAIT seconds."""
+    deadline = time.monotonic() + BUSY_WAIT
+    while True:
+        rc, out, err = module.run_command([docker] + arguments)
+        if rc == 0 or "prune operation is already running" not in err or time.monotonic() >= deadline:
+            return rc, out, err
+        time.sleep(2)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -259,7 +274,7 @@ def main():
     commands = prune_commands(params)
     if not module.check_mode:
         for kind, arguments in commands:
-            rc, out, err = module.run_command([docker] + arguments)
+            rc, out, err = run_prune(module, docker, arguments)
             if rc != 0:
                 module.fail_json(msg="docker %s: %s" % (" ".join(arguments[:2]), (err.strip() or out.strip()).splitlines()[-1]),
                                  pruned=pruned)
