@@ -66,8 +66,8 @@ def _list(values, width=0):
     return ",".join("%0*d" % (width, value) for value in sorted(values))
 
 
-def calendar(spec, run="run"):
-    """The cron fields and guard, systemd OnCalendar and RRULE of a calendar (a dict of cron-style fields)."""
+def _sets(spec, run):
+    """The values each field of a calendar allows (weekday 0 is Sunday), and which fields were left open (*)."""
     if not isinstance(spec, dict):
         raise AnsibleFilterError("the calendar of %s must be a dict of minute, hour, day, month, weekday and week_of_month" % run)
     unknown = sorted(set(spec) - KNOWN)
@@ -84,6 +84,12 @@ def calendar(spec, run="run"):
         if not 1 <= week <= 5 or not full["day"]:
             raise AnsibleFilterError("calendar of %s: week_of_month is 1 to 5 and replaces day" % run)
         sets["day"], full["day"] = set(range(week * 7 - 6, min(week * 7, 31) + 1)), False
+    return sets, full
+
+
+def calendar(spec, run="run"):
+    """The cron fields and guard, systemd OnCalendar and RRULE of a calendar (a dict of cron-style fields)."""
+    sets, full = _sets(spec, run)
     # cron runs a job when day OR weekday matches once both are restricted: the day moves into a guard of the job.
     cron_day = "*" if full["day"] or not full["weekday"] else _list(sets["day"])
     guard = ""
@@ -106,23 +112,10 @@ def calendar(spec, run="run"):
     return dict(cron=cron, cron_guard=guard, on_calendar=on_calendar, rrule="RRULE:" + ";".join(rule))
 
 
-def _sets(spec, run):
-    """The values each field of a calendar allows (weekday 0 is Sunday)."""
-    sets = {}
-    for name, first, last, names, default in FIELDS:
-        sets[name] = _expand("%s of %s" % (name, run), str(spec.get(name, default)), first, last, names)
-    sets["weekday"] = set(value % 7 for value in sets["weekday"])
-    if spec.get("week_of_month") is not None:
-        week = int(spec["week_of_month"])
-        sets["day"] = set(range(week * 7 - 6, min(week * 7, 31) + 1))
-    return sets
-
-
 def next_run(spec, after, run="run"):
     """The first moment after ``after`` (a UTC time such as 2026-11-25T21:37:00Z) that the calendar names, as the same
     kind of UTC time; every field must match, as on every scheduler the calendar filter writes it for."""
-    calendar(spec, run)
-    sets = _sets(spec, run)
+    sets = _sets(spec, run)[0]
     try:
         start = datetime.datetime.strptime(after, "%Y-%m-%dT%H:%M:%SZ")
     except (TypeError, ValueError):

@@ -3,11 +3,15 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Time stamps of log lines, in the forms applications, syslog and web servers write them."""
+"""Time stamps of log lines, in the forms applications, syslog and web servers write them, and the lines of a log
+that match since a moment."""
 
 import calendar
+import os
 import re
 import time
+
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import open_regular
 
 MONTHS = dict((name, number) for number, name in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1))
@@ -64,3 +68,23 @@ def _line_time(line, now):
         return calendar.timegm((int(match.group(3)), MONTHS[match.group(2)], int(match.group(1)), int(match.group(4)),
                                 int(match.group(5)), int(match.group(6)), 0, 0, 0)) - zone
     return None
+
+
+def scan(path, patterns, since, now):
+    """(lines matching one of the patterns stamped at or after since, first, last): a line without a stamp takes the
+    last one above it, or the file's time; lines are read as bytes and decoded leniently."""
+    matches, first, last, current, stamped = 0, None, None, None, False
+    with open_regular(path) as stream:
+        for raw in stream:
+            line = raw.decode("utf-8", "replace")
+            moment = line_time(line, now)
+            if moment is not None:
+                current, stamped = moment, True
+            if not any(pattern.search(line) for pattern in patterns):
+                continue
+            when = current if stamped else os.path.getmtime(path)
+            if when is not None and when >= since:
+                matches += 1
+                first = when if first is None else min(first, when)
+                last = when if last is None else max(last, when)
+    return matches, first, last

@@ -74,39 +74,19 @@ upkeep_results:
   elements: dict
 """
 
-import os
 import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._files import expand_glob, is_glob, is_regular_file, open_regular
-from ansible_collections.upkeep.maintenance.plugins.module_utils._logs import line_time
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import expand_glob, is_glob, is_regular_file
+from ansible_collections.upkeep.maintenance.plugins.module_utils._logs import scan
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
 from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration, parse_duration
 
 
 def iso(moment):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment)) if moment is not None else None
-
-
-def scan(path, patterns, since, now):
-    """(matches in the window, first, last): lines are read as bytes and decoded leniently."""
-    matches, first, last, current, stamped = 0, None, None, None, False
-    with open_regular(path) as stream:
-        for raw in stream:
-            line = raw.decode("utf-8", "replace")
-            moment = line_time(line, now)
-            if moment is not None:
-                current, stamped = moment, True
-            if not any(pattern.search(line) for pattern in patterns):
-                continue
-            when = current if stamped else os.path.getmtime(path)
-            if when is not None and when >= since:
-                matches += 1
-                first = when if first is None else min(first, when)
-                last = when if last is None else max(last, when)
-    return matches, first, last
 
 
 def expand(module):

@@ -282,7 +282,6 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._compose import
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import (
     expand_glob,
-    open_regular,
     remove_if_present,
     space_by_file_system,
     write_atomically,
@@ -297,7 +296,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._health import 
     service_states,
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
-from ansible_collections.upkeep.maintenance.plugins.module_utils._logs import line_time
+from ansible_collections.upkeep.maintenance.plugins.module_utils._logs import scan
 from ansible_collections.upkeep.maintenance.plugins.module_utils._units import parse_duration, parse_size
 
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
@@ -629,12 +628,7 @@ def count_errors_since(paths, patterns, since):
     count, now = 0, time.time()
     for path in [found for glob_path in paths for found in expand_glob(glob_path)]:
         try:
-            with open_regular(path) as handle:
-                for raw in handle:
-                    line = raw.decode("utf-8", "replace")
-                    if any(matcher.search(line) for matcher in matchers):
-                        moment = line_time(line, now)
-                        count += moment is not None and moment >= since
+            count += scan(path, matchers, since, now)[0]
         except OSError:
             continue
     return count

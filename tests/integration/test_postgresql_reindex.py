@@ -18,6 +18,12 @@ def index_size(conn, name):
     return conn.execute("SELECT pg_relation_size(%s::regclass)", (name,)).fetchone()[0]
 
 
+def index_files(conn):
+    """Each index of the public schema and the file it is stored in: a rebuilt index gets a new one."""
+    return dict(conn.execute("SELECT c.relname, c.relfilenode FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                             "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'").fetchall())
+
+
 def invalid_indexes(conn):
     return [row[0] for row in conn.execute(
         "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE NOT i.indisvalid ORDER BY 1")]
@@ -130,8 +136,7 @@ def test_every_index_of_the_database_is_rebuilt_one_at_a_time_and_the_oids_show_
     db, conn = pg_db
     pgserver.make_clean_table(conn, "customers")
     bloated_index(conn)
-    before = dict(conn.execute("SELECT c.relname, c.relfilenode FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                               "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'").fetchall())
+    before = index_files(conn)
 
     result = run_module("postgresql_reindex", every_index=True, **pg_server.login(db))
 
@@ -139,8 +144,7 @@ def test_every_index_of_the_database_is_rebuilt_one_at_a_time_and_the_oids_show_
     assert sorted(index["name"] for index in result["indexes"]) == sorted(before)
     assert {index["reason"] for index in result["indexes"]} == {"every index"}
     # A rebuilt index is a new file: the server's catalog is the oracle.
-    after = dict(conn.execute("SELECT c.relname, c.relfilenode FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                              "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'").fetchall())
+    after = index_files(conn)
     assert sorted(after) == sorted(before) and all(after[name] != before[name] for name in before)
     assert invalid_indexes(conn) == []
 
