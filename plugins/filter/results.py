@@ -53,10 +53,15 @@ def _seconds(timestamp):
 
 def upkeep_report(hostvars, hosts, run, finished):
     entries = []
+    reached = []
     for host in hosts:
-        for entry in hostvars.get(host, {}).get("upkeep_results", []) or []:
+        recorded = hostvars.get(host, {}).get("upkeep_results")
+        # A role that ran records its results, if only an empty list: the host was reached with nothing to report.
+        if recorded is not None:
+            reached.append(host)
+        for entry in recorded or []:
             entries.append(dict(entry, host=host))
-    report = _report(run, list(hosts), entries, finished)
+    report = _report(run, list(hosts), entries, finished, reached)
     # The next scheduled window of each host that has its calendar (window_calendar), for the report's readers.
     report["next_windows"] = dict((host, next_run(hostvars[host]["window_calendar"], finished, "the window of %s" % host))
                                   for host in hosts if (hostvars.get(host) or {}).get("window_calendar"))
@@ -66,7 +71,8 @@ def upkeep_report(hostvars, hosts, run, finished):
 def upkeep_report_extend(report, entries, host):
     """The report with more entries, made on ``host`` after it was built (the controller's notifications)."""
     return dict(report, **_report(report["run"], report["hosts"],
-                                  report["entries"] + [dict(entry, host=host) for entry in entries], report["finished"]))
+                                  report["entries"] + [dict(entry, host=host) for entry in entries], report["finished"],
+                                  set(report["hosts"]) - set(report["hosts_not_reached"])))
 
 
 PROBLEMS = ("warning", "critical", "failed")
@@ -121,19 +127,19 @@ def upkeep_report_changes(report, report_dir):
     return dict(report, changes=dict(previous_started=previous.get("started"), new=new, resolved=resolved, sizes=sizes))
 
 
-def _report(run, hosts, entries, finished):
+def _report(run, hosts, entries, finished, reached=()):
     counts = dict((status, 0) for status in STATUSES)
     for entry in entries:
         counts[entry["status"]] = counts.get(entry["status"], 0) + 1
     started = min([entry["timestamp"] for entry in entries] + [finished])
-    reached = set(entry["host"] for entry in entries)
+    reached = set(entry["host"] for entry in entries) | set(reached)
     return dict(
         run=run,
         started=started,
         finished=finished,
         duration_seconds=_seconds(finished) - _seconds(started),
         hosts=hosts,
-        # Hosts a rollout stopped before, or that were unreachable: nothing of theirs is in the report.
+        # Hosts a rollout stopped before, or that were unreachable: none of their roles ran.
         hosts_not_reached=[host for host in hosts if host not in reached],
         status=worst_status(entry["status"] for entry in entries),
         counts=counts,

@@ -397,13 +397,14 @@ def main():
     placeholders = review.placeholders()
     logins = review.failed_logins(window)
     fixed = [result["path"] for result in private if result["fixed"]]
+    # The authentication log's count (None without one) and each application log's.
+    counted = [found["count"] for found in [logins] + logins["applications"] if found["count"] is not None]
     summary = "%d world-writable paths, %d of %d private files too open%s, %d placeholder secrets, %s failed logins" % (
         len(world_writable), sum(1 for result in private if result["problems"]), len(private),
-        " (%d fixed)" % len(fixed) if fixed else "", len(placeholders),
-        logins["count"] if logins["count"] is not None else "no log of")
+        " (%d fixed)" % len(fixed) if fixed else "", len(placeholders), sum(counted) if counted else "no log of")
     overview = result_entry("security_review", "host", "ok", summary, metrics=dict(
         world_writable=len(world_writable), private_files_open=sum(1 for result in private if result["problems"]),
-        placeholders=len(placeholders), failed_logins=logins["count"] or 0))
+        placeholders=len(placeholders), failed_logins=sum(counted)))
     module.exit_json(changed=bool(fixed), msg=summary, world_writable=world_writable[:module.params["max_listed"]],
                      world_writable_count=len(world_writable), private_files=private, placeholders=placeholders,
                      failed_logins=logins, upkeep_results=[overview] + review.findings)

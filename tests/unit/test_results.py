@@ -10,6 +10,7 @@ from ansible_collections.upkeep.maintenance.plugins.filter.results import (
     upkeep_notification,
     upkeep_report,
     upkeep_report_changes,
+    upkeep_report_extend,
     upkeep_restore_points,
     upkeep_summary,
 )
@@ -59,6 +60,16 @@ def test_entries_from_a_loop_with_a_failed_and_a_skipped_item():
     assert (entries[1]["target"], entries[1]["status"], entries[1]["summary"]) == (
         "/b.db", "failed", "/b.db: the database is locked")
     assert len(entries) == 2
+
+
+def test_a_host_whose_roles_found_nothing_to_report_was_reached():
+    # The quarterly drill on a host without backup sets: its role ran and recorded no entry.
+    hostvars = {"db1": {"upkeep_results": [result_entry("backup_verify", "/b", "ok", "restore ok")]},
+                "dev1": {"upkeep_results": []}, "web3": {}}
+    report = upkeep_report(hostvars, ["db1", "dev1", "web3"], "quarterly", "2026-11-23T02:00:00Z")
+    assert report["hosts_not_reached"] == ["web3"]
+    extended = upkeep_report_extend(report, [result_entry("notification", "ops", "failed", "no relay")], "controller")
+    assert extended["hosts_not_reached"] == ["web3"]
 
 
 def test_report_and_summary_over_hosts():
