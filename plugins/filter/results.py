@@ -51,16 +51,32 @@ def _seconds(timestamp):
     return calendar.timegm(time.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ"))
 
 
-def upkeep_report(hostvars, hosts, run, finished):
+def upkeep_report(hostvars, hosts, run, finished, registered=()):
+    """``registered`` names the task results the roles register rather than record: dicts of var, check, key and
+    once (a run_once result, which Ansible gives every host: its entries belong to the first host that has it)."""
     entries = []
     reached = []
+    taken_once = set()
     for host in hosts:
-        recorded = hostvars.get(host, {}).get("upkeep_results")
-        # A role that ran records its results, if only an empty list: the host was reached with nothing to report.
-        if recorded is not None:
+        variables = hostvars.get(host) or {}
+        own = list(variables.get("upkeep_results") or [])
+        # A host with a result of one of its roles' tasks, if only a skipped one, was reached.
+        seen = bool(own)
+        for spec in registered:
+            result = variables.get(spec["var"])
+            if not result:
+                continue
+            seen = True
+            if spec.get("once"):
+                if spec["var"] in taken_once:
+                    continue
+                taken_once.add(spec["var"])
+            own.extend(upkeep_entries(result, spec["check"], spec.get("key", "path")))
+        if seen:
             reached.append(host)
-        for entry in recorded or []:
-            entries.append(dict(entry, host=host))
+        # In the order they were made, whether recorded or registered.
+        own.sort(key=lambda entry: entry.get("timestamp", ""))
+        entries.extend(dict(entry, host=host) for entry in own)
     report = _report(run, list(hosts), entries, finished, reached)
     # The next scheduled window of each host that has its calendar (window_calendar), for the report's readers.
     report["next_windows"] = dict((host, next_run(hostvars[host]["window_calendar"], finished, "the window of %s" % host))
@@ -82,30 +98,52 @@ def _by_key(entries):
     return dict(((entry["host"], entry["check"], entry["target"]), entry) for entry in entries)
 
 
-def _previous_report(report, report_dir):
-    """The newest JSON report of the same run in the folder, older than this one, or None."""
-    stem = "%s-%s" % (report["run"], report["started"].replace(":", "").replace("-", ""))
-    pattern = re.compile(r"%s-\d{8}T\d{6}Z\.json\Z" % re.escape(report["run"]))
+def _report_time(name, run):
+    """The time stamp of a report file of the run (run-YYYYmmddTHHMMSSZ[-job].json), or None for another file."""
+    match = re.match(r"%s-(\d{8}T\d{6}Z)(?:-[\w.-]+)?\.json\Z" % re.escape(run), name)
+    return match.group(1) if match else None
+
+
+def _previous_entries(report, report_dir, limit=60):
+    """Each host's entries in the newest earlier report of the run that reached it - the previous run, or, when the
+    runs are split into slices (AWX job slices, serial batches), the previous run's slice that had the host - and
+    the start of the newest of those reports; None when there is none."""
+    stamp = report["started"].replace(":", "").replace("-", "")
     try:
-        names = sorted(name for name in os.listdir(report_dir) if pattern.match(name) and name < stem + ".json")
+        names = sorted(((_report_time(name, report["run"]), name) for name in os.listdir(report_dir)
+                        if (_report_time(name, report["run"]) or stamp) < stamp), reverse=True)
     except OSError:
         return None
-    for name in reversed(names):
+    wanted = set(report["hosts"])
+    entries, started = [], None
+    for _moment, name in names[:limit]:
         try:
             with open(os.path.join(report_dir, name)) as stream:
-                return json.load(stream)
+                previous = json.load(stream)
         except (OSError, ValueError):
             continue
-    return None
+        if not isinstance(previous, dict):
+            continue
+        reached = set(previous.get("hosts", [])) - set(previous.get("hosts_not_reached", []))
+        taken = wanted & reached
+        if not taken:
+            continue
+        started = started or previous.get("started")
+        entries.extend(entry for entry in previous.get("entries", []) if entry.get("host") in taken)
+        wanted -= taken
+        if not wanted:
+            break
+    return (entries, started) if started else None
 
 
 def upkeep_report_changes(report, report_dir):
     """The report with what changed since the previous report of the same run in the folder: findings that appeared
     or got worse, findings that were resolved (checked again and found well), and the sizes that grew or shrank."""
-    previous = _previous_report(report, report_dir)
+    previous = _previous_entries(report, report_dir)
     if not previous:
         return dict(report, changes=None)
-    before, now = _by_key(previous.get("entries", [])), _by_key(report["entries"])
+    previous_entries, previous_started = previous
+    before, now = _by_key(previous_entries), _by_key(report["entries"])
     new, resolved, sizes = [], [], []
     for key, entry in now.items():
         earlier = before.get(key)
@@ -124,7 +162,7 @@ def upkeep_report_changes(report, report_dir):
         if key not in now and key[0] in reached and earlier["status"] in PROBLEMS:
             resolved.append(dict(earlier, status="ok", summary="no longer found: " + earlier["summary"],
                                  previous_status=earlier["status"], timestamp=report["finished"]))
-    return dict(report, changes=dict(previous_started=previous.get("started"), new=new, resolved=resolved, sizes=sizes))
+    return dict(report, changes=dict(previous_started=previous_started, new=new, resolved=resolved, sizes=sizes))
 
 
 def _report(run, hosts, entries, finished, reached=()):
@@ -147,6 +185,31 @@ def _report(run, hosts, entries, finished, reached=()):
         downtime=_downtime(entries),
         entries=entries,
     )
+
+
+def upkeep_report_merge(reports):
+    """One report from the reports of the slices of one run (the jobs of a sliced AWX job template, each with part of
+    the hosts): their hosts and entries, with the counts, the status, the reached hosts and the downtime computed
+    again over all of them, and their changes and next windows joined."""
+    reports = [report for report in reports or [] if report]
+    if not reports:
+        raise AnsibleFilterError("upkeep_report_merge: no report to merge")
+    runs = sorted(set(report.get("run") for report in reports))
+    if len(runs) > 1:
+        raise AnsibleFilterError("upkeep_report_merge: the reports are of different runs: %s" % ", ".join(map(str, runs)))
+    hosts, entries, reached, next_windows, changes = [], [], set(), {}, None
+    for report in sorted(reports, key=lambda report: report["started"]):
+        hosts.extend(host for host in report["hosts"] if host not in hosts)
+        entries.extend(report["entries"])
+        reached |= set(report["hosts"]) - set(report.get("hosts_not_reached", []))
+        next_windows.update(report.get("next_windows") or {})
+        if report.get("changes"):
+            changes = changes or dict(previous_started=report["changes"]["previous_started"], new=[], resolved=[], sizes=[])
+            for key in ("new", "resolved", "sizes"):
+                changes[key].extend(report["changes"][key])
+    merged = _report(runs[0], hosts, entries, max(report["finished"] for report in reports), reached)
+    merged.update(next_windows=next_windows, changes=changes, slices=len(reports))
+    return merged
 
 
 def upkeep_summary(report):
@@ -382,6 +445,7 @@ class FilterModule(object):
             "upkeep_report": upkeep_report,
             "upkeep_report_extend": upkeep_report_extend,
             "upkeep_report_changes": upkeep_report_changes,
+            "upkeep_report_merge": upkeep_report_merge,
             "upkeep_summary": upkeep_summary,
             "upkeep_markdown": upkeep_markdown,
             "upkeep_prometheus": upkeep_prometheus,

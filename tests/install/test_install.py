@@ -23,7 +23,7 @@ CORE_VENV = os.environ.get("UPKEEP_CORE_VENV")
 TARBALL = os.environ.get("UPKEEP_TARBALL")
 pytestmark = pytest.mark.skipif(not (CORE_VENV and TARBALL), reason="UPKEEP_CORE_VENV and UPKEEP_TARBALL name what to test")
 PLAYBOOKS = ("daily", "weekly", "monthly", "quarterly", "pulse", "window_notice", "window_open", "window_close", "restore",
-             "awx_setup")
+             "report_merge", "awx_setup")
 DEVELOPER_TREE = ("tests/", "molecule/", "bench/", "requirements/", "Makefile", "ansible.cfg", ".ci/", "pytest.ini",
                   "inventories/demo/", "changelogs/fragments/")
 
@@ -201,3 +201,49 @@ def test_awx_runs_the_daily_and_weekly_jobs_through_ansible_runner(installed, es
         lines = summary[0]["event_data"]["res"]["msg"]
         assert lines[0].startswith(run + ": ") and lines[-1].startswith("report: ")
         assert os.path.exists(lines[-1][len("report: "):])
+
+
+def test_awx_job_slices_of_the_daily_each_keep_their_report_and_the_reports_merge_into_one(installed, estate):
+    """A job template with job_slice_count 4 over 20 hosts, as AWX runs it: four jobs at once, each with every fourth
+    host and its own job id, each through ansible-runner; then the merge of their reports."""
+    folder = private_data_dir(installed, estate)
+    _collections, environment = installed
+    hosts = ["shard%02d" % number for number in range(1, 21)]
+    inventory = folder / "inventory" / "fleet"
+    shutil.copytree(str(folder / "inventory" / "demo" / "group_vars"), str(inventory / "group_vars"))
+    (inventory / "hosts.yml").write_text(yaml.safe_dump(dict(sqlite_apps=dict(hosts=dict(
+        (host, dict(ansible_connection="local", ansible_python_interpreter="{{ ansible_playbook_python }}"))
+        for host in hosts)))))
+    jobs = [4701, 4702, 4703, 4704]
+    slices = [subprocess.Popen(core("ansible-runner", "run", str(folder), "-p", "playbooks/daily.yml",
+                                    "--inventory", str(inventory), "--limit", ",".join(hosts[index::4]),
+                                    "--ident", "slice-%d" % job, "--cmdline", "-e awx_job_id=%d" % job),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+                               env=environment)
+              for index, job in enumerate(jobs)]
+    for job, process in zip(jobs, slices):
+        output = process.communicate(timeout=900)[0]
+        artifacts = folder / "artifacts" / ("slice-%d" % job)
+        assert (artifacts / "rc").read_text().strip() == "0", output[-3000:] + (artifacts / "stdout").read_text()[-3000:]
+    reports = folder / ".demo" / "reports"
+    written = dict((job, glob.glob(str(reports / ("daily-*-%d.json" % job)))) for job in jobs)
+    assert all(len(paths) == 1 for paths in written.values()), written
+    sliced = []
+    for job in jobs:
+        with open(written[job][0]) as handle:
+            sliced.append(json.load(handle))
+    assert [sorted(report["hosts"]) for report in sliced] == [sorted(hosts[index::4]) for index in range(4)]
+
+    merging = playbook(installed, folder, "upkeep.maintenance.report_merge", "-e", "report_dir=%s" % reports,
+                       "-e", json.dumps(dict(report_merge_files=["daily-*-47??.json"])))
+    assert merging.returncode == 0, merging.stdout[-3000:] + merging.stderr
+    [merged_path] = glob.glob(str(reports / "daily-*-merged.json"))
+    with open(merged_path) as handle:
+        merged = json.load(handle)
+    assert merged["slices"] == 4 and sorted(merged["hosts"]) == hosts and merged["hosts_not_reached"] == []
+    assert len(merged["entries"]) == sum(len(report["entries"]) for report in sliced)
+    assert sorted(entry["host"] for entry in merged["entries"] if entry["check"] == "host_health") == hosts
+    assert merged["counts"] == dict((status, sum(report["counts"][status] for report in sliced)) for status in merged["counts"])
+    assert os.path.exists(merged_path[:-len(".json")] + ".md")
+    assert "merged from 4 reports" in merging.stdout
+

@@ -13,6 +13,7 @@ import uuid
 import pytest
 
 import certs
+import findings
 import pgserver
 from conftest import docker
 
@@ -82,7 +83,7 @@ def test_renewal_reloads_nginx_in_its_container_and_the_second_check_sees_the_ne
                   certificates_endpoints=["127.0.0.1:%d" % web["port"]], certificates_check_hostname=False),
         roles=["upkeep.maintenance.certificates"],
         post_tasks=[{"name": "Keep the results", "ansible.builtin.copy": dict(
-            content="{{ upkeep_results | to_json }}", dest=str(tmp_path / "results.json"), mode="0600")}])]))
+            content=findings.entries_template(), dest=str(tmp_path / "results.json"), mode="0600")}])]))
     process = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
                               str(playbook)], capture_output=True, text=True, check=False,
                              env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_NOCOLOR="1"))

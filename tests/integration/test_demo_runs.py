@@ -68,6 +68,15 @@ def test_check_mode_changes_nothing_and_plans_what_the_run_does(demo, collection
         assert again.returncode == 0 and again_recap["changed"] == 0, again.stdout[-4000:]
 
 
+def test_the_daily_validates_every_role_s_settings_before_any_check(demo, collections_path):
+    process, recap, _found = run(demo, collections_path, "daily", "-e", "health_disk_warning=lots",
+                                 "-e", '{"sqlite_databases": "/srv/app.db"}')
+    assert process.returncode == 2 and recap["ok"] == 0 and recap["failed"] == 1, process.stdout[-3000:]
+    assert "Validation of arguments failed" in process.stdout
+    assert "health_disk_warning" in process.stdout and "sqlite_databases" in process.stdout
+    assert not glob.glob(str(demo / ".demo" / "reports" / "daily-*.json")), "a check ran before the settings were valid"
+
+
 def latest_report(demo, run_name):
     [path] = sorted(glob.glob(str(demo / ".demo" / "reports" / ("%s-*.json" % run_name))))[-1:]
     with open(path) as handle:

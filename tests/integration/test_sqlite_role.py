@@ -12,6 +12,7 @@ import sys
 import yaml
 
 import estate
+import findings
 
 
 def sqlite3_cli(db, sql):
@@ -26,7 +27,7 @@ def run_role(tmp_path, collections_path, mode, databases):
         name="SQLite", hosts="localhost", connection="local", gather_facts=False,
         roles=[dict(role="upkeep.maintenance.sqlite")],
         post_tasks=[dict(name="Keep the results", **{"ansible.builtin.copy": dict(
-            content="{{ upkeep_results | to_json }}", dest=str(results), mode="0600")}, changed_when=False)])]))
+            content=findings.entries_template(), dest=str(results), mode="0600")}, changed_when=False)])]))
     variables = dict(ansible_python_interpreter=sys.executable, sqlite_mode=mode, sqlite_databases=databases,
                      sqlite_backup_dir=str(tmp_path / "backups"), sqlite_journal_mode="wal")
     process = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",

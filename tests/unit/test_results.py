@@ -11,6 +11,7 @@ from ansible_collections.upkeep.maintenance.plugins.filter.results import (
     upkeep_report,
     upkeep_report_changes,
     upkeep_report_extend,
+    upkeep_report_merge,
     upkeep_restore_points,
     upkeep_summary,
 )
@@ -62,14 +63,37 @@ def test_entries_from_a_loop_with_a_failed_and_a_skipped_item():
     assert len(entries) == 2
 
 
+REGISTERED = [dict(var="__backups_verified", check="backup_verify", key="dest"),
+              dict(var="__certificates_controller", check="cert_expiry", key="source", once=True)]
+
+
 def test_a_host_whose_roles_found_nothing_to_report_was_reached():
-    # The quarterly drill on a host without backup sets: its role ran and recorded no entry.
-    hostvars = {"db1": {"upkeep_results": [result_entry("backup_verify", "/b", "ok", "restore ok")]},
-                "dev1": {"upkeep_results": []}, "web3": {}}
-    report = upkeep_report(hostvars, ["db1", "dev1", "web3"], "quarterly", "2026-11-23T02:00:00Z")
+    # The quarterly drill on a host without backup sets: its role's loop ran over no set.
+    verified = {"item": {"dest": "/b"}, "upkeep_results": [result_entry("backup_verify", "/b", "ok", "restore ok")]}
+    hostvars = {"db1": {"__backups_verified": {"results": [verified]}},
+                "dev1": {"__backups_verified": {"results": [], "skipped": True}}, "web3": {}}
+    report = upkeep_report(hostvars, ["db1", "dev1", "web3"], "quarterly", "2026-11-23T02:00:00Z", REGISTERED)
+    assert [entry["host"] for entry in report["entries"]] == ["db1"]
     assert report["hosts_not_reached"] == ["web3"]
     extended = upkeep_report_extend(report, [result_entry("notification", "ops", "failed", "no relay")], "controller")
     assert extended["hosts_not_reached"] == ["web3"]
+
+
+def test_registered_results_join_the_recorded_ones_in_the_order_they_were_made():
+    opened = dict(result_entry("maintenance_window", "weekly", "changed", "opened"), timestamp="2026-11-23T02:00:00Z")
+    verified = dict(result_entry("backup_verify", "/b", "ok", "1 backup"), timestamp="2026-11-23T02:00:05Z")
+    closed = dict(result_entry("maintenance_window", "weekly", "changed", "closed"), timestamp="2026-11-23T02:00:09Z")
+    controller = dict(result_entry("cert_expiry", "www:443", "ok", "valid"), timestamp="2026-11-23T02:00:07Z")
+    failed = {"item": {"dest": "/c"}, "failed": True, "msg": "permission denied"}
+    web = {"upkeep_results": [opened, closed], "__backups_verified": {"results": [{"upkeep_results": [verified]}, failed]},
+           "__certificates_controller": {"upkeep_results": [controller]}}
+    report = upkeep_report({"web1": web, "web2": dict(web)}, ["web1", "web2"], "weekly", "2026-11-23T02:01:00Z", REGISTERED)
+    web1 = [(entry["check"], entry["target"], entry["status"]) for entry in report["entries"] if entry["host"] == "web1"]
+    assert web1 == [("maintenance_window", "weekly", "changed"), ("backup_verify", "/b", "ok"),
+                    ("cert_expiry", "www:443", "ok"), ("maintenance_window", "weekly", "changed"),
+                    ("backup_verify", "/c", "failed")]
+    # The controller's check, given to every host by run_once, is the first host's only.
+    assert [entry["host"] for entry in report["entries"] if entry["check"] == "cert_expiry"] == ["web1"]
 
 
 def test_report_and_summary_over_hosts():
@@ -198,3 +222,34 @@ def test_the_report_names_the_next_window_of_each_host_with_a_calendar():
     report = upkeep_report(hostvars, ["orders1", "dev1"], "weekly", "2026-11-25T21:37:00Z")
     assert report["next_windows"] == {"orders1": "2026-11-28T02:00:00Z"}
     assert "| Next window | orders1 2026-11-28T02:00:00Z |" in upkeep_markdown(report)
+
+
+def _slice(hosts, started, job, problem):
+    """A slice's report, written as the report role names it, with one finding per host."""
+    report = upkeep_report(dict((host, {"upkeep_results": [dict(result_entry("health_disk", "/", problem, "disk"),
+                                                                    timestamp=started)]}) for host in hosts),
+                           hosts, "daily", started)
+    return report, "daily-%s-%s.json" % (started.replace(":", "").replace("-", ""), job)
+
+
+def test_slices_merge_into_the_report_of_the_whole_run_and_compare_with_each_host_s_previous_slice(tmp_path):
+    # Yesterday's four slices, each with a quarter of the hosts; today the same hosts in other slices.
+    hosts = ["web%d" % number for number in range(8)]
+    for index in range(4):
+        report, name = _slice(hosts[index::4], "2026-11-25T02:00:0%dZ" % index, 4700 + index, "critical")
+        (tmp_path / name).write_text(json.dumps(report))
+    today = [_slice(hosts[index * 2:index * 2 + 2], "2026-11-26T02:00:00Z", 4800 + index, "ok")[0] for index in range(4)]
+    changes = upkeep_report_changes(today[0], str(tmp_path))["changes"]
+    # web0 was in yesterday's first slice, web1 in its second: both findings are resolved, none is new.
+    assert sorted(entry["host"] for entry in changes["resolved"]) == ["web0", "web1"] and changes["new"] == []
+
+    merged = upkeep_report_merge([dict(report, changes=upkeep_report_changes(report, str(tmp_path))["changes"])
+                                  for report in today])
+    assert merged["slices"] == 4 and merged["hosts"] == hosts and merged["hosts_not_reached"] == []
+    assert merged["counts"]["ok"] == 8 and merged["status"] == "ok"
+    assert sorted(entry["host"] for entry in merged["changes"]["resolved"]) == hosts
+    with pytest.raises(Exception, match="different runs"):
+        upkeep_report_merge([today[0], dict(today[1], run="weekly")])
+    with pytest.raises(Exception, match="no report to merge"):
+        upkeep_report_merge([])
+
