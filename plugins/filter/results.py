@@ -113,7 +113,7 @@ def _previous_entries(report, report_dir, limit=60):
         names = sorted(((_report_time(name, report["run"]), name) for name in os.listdir(report_dir)
                         if (_report_time(name, report["run"]) or stamp) < stamp), reverse=True)
     except OSError:
-        return None
+        return [], None
     wanted = set(report["hosts"])
     entries, started = [], None
     for _moment, name in names[:limit]:
@@ -133,16 +133,15 @@ def _previous_entries(report, report_dir, limit=60):
         wanted -= taken
         if not wanted:
             break
-    return (entries, started) if started else None
+    return entries, started
 
 
 def upkeep_report_changes(report, report_dir):
     """The report with what changed since the previous report of the same run in the folder: findings that appeared
     or got worse, findings that were resolved (checked again and found well), and the sizes that grew or shrank."""
-    previous = _previous_entries(report, report_dir)
-    if not previous:
+    previous_entries, previous_started = _previous_entries(report, report_dir)
+    if not previous_started:
         return dict(report, changes=None)
-    previous_entries, previous_started = previous
     before, now = _by_key(previous_entries), _by_key(report["entries"])
     new, resolved, sizes = [], [], []
     for key, entry in now.items():

@@ -135,6 +135,9 @@ options:
     description:
       - HTTP(S) endpoints that must answer before the window closes, each a URL or a dict with C(url), C(status)
         (default 200) and C(validate_certs) (default true).
+      - With O(state=open) each is asked once before anything stops; the closing entry's metrics then give the
+        slowest answer before the window and after it (C(response_seconds_before), C(response_seconds_after)), which
+        the report shows in its before and after table.
     type: list
     elements: raw
     default: []
@@ -434,9 +437,13 @@ class Window(object):
         if params["max_duration"] and not deadline:
             deadline = time.strftime(STAMP, time.gmtime(calendar.timegm(time.strptime(opened, STAMP))
                                                         + parse_duration(params["max_duration"])))
+        # How fast the endpoints answer before anything stops: the close compares its answers with it.
+        answers = [request_endpoint(spec, params["timeout"]) for spec in endpoint_specs(params["endpoints"])]
+        answered = [answer["seconds"] for answer in answers if answer["status"] != "critical"]
         record = dict(name=params["name"], opened=opened, deadline=deadline,
                       reason=params["reason"] or (previous or {}).get("reason"), services=stopped_before + to_stop,
-                      compose=compose_before + compose_stopped, flag_file=params["flag_file"])
+                      compose=compose_before + compose_stopped, flag_file=params["flag_file"],
+                      response_seconds=(previous or {}).get("response_seconds", max(answered) if answered else None))
         result = dict(changed=True, opened=record["opened"], deadline=deadline, services_stopped=to_stop, preflight=figures,
                       compose_stopped=dict((project_name(spec), spec["services"]) for spec in compose_stopped))
         if previous:
@@ -467,7 +474,8 @@ class Window(object):
         acted = "changed" if stopped_names or params["flag_file"] else "ok"
         result.update(msg=summary, upkeep_results=[result_entry(
             "maintenance_window", params["name"], "warning" if previous else acted, summary,
-            metrics=dict(load_per_core=figures["load"]["per_core"]), details=dict(services_stopped=to_stop))])
+            metrics=dict(load_per_core=figures["load"]["per_core"]),
+            details=dict(services_stopped=to_stop, endpoints_before=answers))])
         return result
 
     def compose_control(self, entries, action):
@@ -541,6 +549,10 @@ class Window(object):
         if flag_up:
             parts.append("flag %s removed" % flag_file)
         metrics = {}
+        if record.get("response_seconds") is not None and answers:
+            # The slowest endpoint's answer before the window and after it, for the report's before and after.
+            metrics.update(response_seconds_before=record["response_seconds"],
+                           response_seconds_after=max(answer["seconds"] for answer in answers))
         if record.get("opened"):
             result["window_seconds"] = int(time.time() - calendar.timegm(time.strptime(record["opened"], STAMP)))
             metrics["duration_seconds"] = result["window_seconds"]

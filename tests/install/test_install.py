@@ -246,4 +246,3 @@ def test_awx_job_slices_of_the_daily_each_keep_their_report_and_the_reports_merg
     assert merged["counts"] == dict((status, sum(report["counts"][status] for report in sliced)) for status in merged["counts"])
     assert os.path.exists(merged_path[:-len(".json")] + ".md")
     assert "merged from 4 reports" in merging.stdout
-

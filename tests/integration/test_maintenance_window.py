@@ -14,6 +14,7 @@ import pytest
 
 import estate
 import pgserver
+from ansible_collections.upkeep.maintenance.plugins.filter.results import upkeep_markdown, upkeep_report
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -61,6 +62,34 @@ def test_window_raises_the_flag_and_lowers_it_once_the_endpoint_answers(run_modu
 
     again = run_module("maintenance_window", state="closed", endpoints=[application["url"]], **window_args(tmp_path))
     assert again["rc"] == 0 and not again["changed"]
+
+
+def test_the_closing_entry_compares_the_endpoints_answer_times_before_and_after_the_window(run_module, tmp_path):
+    delay = {"seconds": 0.4}
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802  (the name http.server calls)
+            time.sleep(delay["seconds"])
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = "http://127.0.0.1:%d/health" % server.server_address[1]
+    try:
+        opened = run_module("maintenance_window", state="open", endpoints=[url], **window_args(tmp_path))
+        assert opened["rc"] == 0 and opened["upkeep_results"][0]["details"]["endpoints_before"][0]["status_code"] == 200
+        delay["seconds"] = 0
+        closed = run_module("maintenance_window", state="closed", endpoints=[url], **window_args(tmp_path))
+    finally:
+        server.shutdown()
+    metrics = closed["upkeep_results"][0]["metrics"]
+    assert metrics["response_seconds_before"] >= 0.4 > metrics["response_seconds_after"], metrics
+    report = upkeep_report({"web1": {"upkeep_results": closed["upkeep_results"]}}, ["web1"], "weekly", "2030-01-01T00:00:00Z")
+    assert "| web1 | maintenance_window | weekly | response_seconds |" in upkeep_markdown(report)
 
 
 def test_flag_stays_up_while_the_endpoint_fails(run_module, tmp_path, application):

@@ -226,9 +226,8 @@ def test_the_report_names_the_next_window_of_each_host_with_a_calendar():
 
 def _slice(hosts, started, job, problem):
     """A slice's report, written as the report role names it, with one finding per host."""
-    report = upkeep_report(dict((host, {"upkeep_results": [dict(result_entry("health_disk", "/", problem, "disk"),
-                                                                    timestamp=started)]}) for host in hosts),
-                           hosts, "daily", started)
+    finding = dict(result_entry("health_disk", "/", problem, "disk"), timestamp=started)
+    report = upkeep_report(dict((host, {"upkeep_results": [finding]}) for host in hosts), hosts, "daily", started)
     return report, "daily-%s-%s.json" % (started.replace(":", "").replace("-", ""), job)
 
 
@@ -252,4 +251,3 @@ def test_slices_merge_into_the_report_of_the_whole_run_and_compare_with_each_hos
         upkeep_report_merge([today[0], dict(today[1], run="weekly")])
     with pytest.raises(Exception, match="no report to merge"):
         upkeep_report_merge([])
-

@@ -166,6 +166,8 @@ def test_001_certificate_expiry_of_the_files_and_the_served_certificate():
 def test_001_maintenance_mode_during_the_windows_and_metrics():
     [downtime] = [item for item in report("weekly")["downtime"] if item["host"] == HOSTS["001"]]
     assert downtime["services"] == ["freeagentics"] and downtime["seconds"] > 0
+    [closed] = [entry for entry in entries("001", "weekly", "maintenance_window") if "closed" in entry["summary"]]
+    assert closed["metrics"]["response_seconds_before"] > 0 and closed["metrics"]["response_seconds_after"] > 0
     assert on("001").run("curl -sf http://127.0.0.1/").rc == 0
 
 
