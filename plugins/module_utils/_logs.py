@@ -11,7 +11,9 @@ import os
 import re
 import time
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._files import open_regular
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import expand_glob, is_glob, is_regular_file, open_regular
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration
 
 MONTHS = dict((name, number) for number, name in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1))
@@ -88,3 +90,52 @@ def scan(path, patterns, since, now):
                 first = when if first is None else min(first, when)
                 last = when if last is None else max(last, when)
     return matches, first, last
+
+
+def iso(moment):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment)) if moment is not None else None
+
+
+def expand_files(files, patterns, warning, critical):
+    """(path, compiled patterns, warning, critical) for every file, globs expanded: each file is a path or a dict with
+    path and its own patterns, warning and critical. ValueError names a bad one."""
+    wanted = []
+    for spec in files:
+        spec = spec if isinstance(spec, dict) else dict(path=spec)
+        if not spec.get("path"):
+            raise ValueError("every file needs a path: %r" % (spec,))
+        try:
+            compiled = [re.compile(pattern) for pattern in spec.get("patterns") or patterns]
+        except re.error as error:
+            raise ValueError("%s: bad pattern: %s" % (spec["path"], error))
+        try:
+            limits = int(spec.get("warning", warning)), int(spec.get("critical", critical))
+        except (TypeError, ValueError):
+            raise ValueError("%s: warning and critical must be whole numbers of lines" % spec["path"])
+        for path in expand_glob(spec["path"]):
+            # A glob may match pipes and sockets beside the logs (a FIFO log sink, say): only regular files are read.
+            if is_glob(spec["path"]) and not is_regular_file(path):
+                continue
+            wanted.append((path, compiled) + limits)
+    return wanted
+
+
+def count_errors(files, patterns, window, warning, critical):
+    """(a result per file, a log_errors entry per file) of the lines matching within the last window seconds."""
+    now = time.time()
+    results, entries = [], []
+    for path, compiled, file_warning, file_critical in expand_files(files, patterns, warning, critical):
+        try:
+            matches, first, last = scan(path, compiled, now - window, now)
+        except (IOError, OSError) as error:
+            result = dict(path=path, matches=None, first=None, last=None, status="failed",
+                          message="cannot read %s: %s" % (path, error.strerror or error))
+        else:
+            status = "critical" if matches > file_critical else "warning" if matches > file_warning else "ok"
+            result = dict(path=path, matches=matches, first=iso(first), last=iso(last), status=status,
+                          message="%d matching lines in %s (warning above %d, critical above %d)" % (
+                              matches, human_duration(window), file_warning, file_critical))
+        results.append(result)
+        entries.append(result_entry("log_errors", path, result["status"], result["message"],
+                                    metrics=dict(matches=result["matches"]) if result["matches"] is not None else {}))
+    return results, entries

@@ -92,6 +92,31 @@ options:
     description: Five-minute load average per core that is critical.
     type: float
     default: 1.5
+  logs:
+    description:
+      - Log files (globs allowed) whose error lines are counted over O(log_window) in the same call, each a path or a
+        dict with C(path) and its own C(patterns), C(warning), C(critical); a C(log_errors) entry per file, as
+        M(upkeep.maintenance.log_scan) gives it.
+    type: list
+    elements: raw
+    default: []
+  log_patterns:
+    description: Regular expressions of the error lines of O(logs).
+    type: list
+    elements: str
+    default: ['\bERROR\b', '\bCRITICAL\b', '\bFATAL\b']
+  log_window:
+    description: How far back to count the error lines of O(logs) (V(24h), V(7d)).
+    type: str
+    default: 24h
+  log_warning:
+    description: More error lines than this in a log within O(log_window) is a warning.
+    type: int
+    default: 10
+  log_critical:
+    description: More error lines than this in a log within O(log_window) is critical.
+    type: int
+    default: 100
   fail_on:
     description:
       - Fail the task when a finding of this severity or worse exists, or V(never).
@@ -150,8 +175,14 @@ findings:
   returned: always
   type: list
   elements: dict
+logs:
+  description: Each log of O(logs) with C(path), C(matches), C(first), C(last), C(status) and C(message).
+  returned: always
+  type: list
+  elements: dict
 upkeep_results:
-  description: One V(host_health) entry with the host's figures as metrics, then the RV(findings).
+  description: One V(host_health) entry with the host's figures as metrics, then the RV(findings), then a
+    C(log_errors) entry per log of O(logs).
   returned: always
   type: list
   elements: dict
@@ -178,6 +209,8 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._results import
     result_entry,
     worst_status,
 )
+from ansible_collections.upkeep.maintenance.plugins.module_utils._logs import count_errors, expand_files
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import parse_duration
 
 PSEUDO_FILESYSTEMS = {"proc", "sysfs", "devtmpfs", "devpts", "tmpfs", "cgroup", "cgroup2", "overlay", "squashfs",
                       "securityfs", "pstore", "debugfs", "tracefs", "mqueue", "hugetlbfs", "autofs", "binfmt_misc",
@@ -337,11 +370,20 @@ def main():
             memory_critical=dict(type="float", default=95.0),
             load_warning=dict(type="float", default=0.8),
             load_critical=dict(type="float", default=1.5),
+            logs=dict(type="list", elements="raw", default=[]),
+            log_patterns=dict(type="list", elements="str", default=[r"\bERROR\b", r"\bCRITICAL\b", r"\bFATAL\b"]),
+            log_window=dict(type="str", default="24h"),
+            log_warning=dict(type="int", default=10),
+            log_critical=dict(type="int", default=100),
             fail_on=dict(type="str", default="never", choices=["critical", "warning", "never"]),
         ),
         supports_check_mode=True)
     try:
         endpoint_specs(module.params["endpoints"])
+        log_window = parse_duration(module.params["log_window"])
+        # The logs are named and their patterns compiled before anything is checked.
+        expand_files(module.params["logs"], module.params["log_patterns"], module.params["log_warning"],
+                     module.params["log_critical"])
     except ValueError as error:
         module.fail_json(msg=str(error))
     for name in ("disk", "memory", "load"):
@@ -363,8 +405,11 @@ def main():
         disk_used_ratio=round(worst_disk / 100, 3), memory_used_ratio=round(result["memory"]["used_percent"] / 100, 3),
         load_per_core=result["load"]["per_core"], findings=len(health.findings)),
         details=dict(containers=result["containers"]) if result["containers"] else None)
-    result.update(changed=False, findings=health.findings, upkeep_results=[overview] + health.findings)
-    failing = failing_entries(health.findings, module.params["fail_on"])
+    logs, log_entries = count_errors(module.params["logs"], module.params["log_patterns"], log_window,
+                                     module.params["log_warning"], module.params["log_critical"])
+    result.update(changed=False, findings=health.findings, logs=logs,
+                  upkeep_results=[overview] + health.findings + log_entries)
+    failing = failing_entries(health.findings + log_entries, module.params["fail_on"])
     if failing:
         module.fail_json(msg="; ".join(entry["summary"] for entry in failing), **result)
     module.exit_json(msg=summary, **result)

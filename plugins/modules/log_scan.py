@@ -74,43 +74,10 @@ upkeep_results:
   elements: dict
 """
 
-import re
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._files import expand_glob, is_glob, is_regular_file
-from ansible_collections.upkeep.maintenance.plugins.module_utils._logs import scan
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
-from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration, parse_duration
-
-
-def iso(moment):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment)) if moment is not None else None
-
-
-def expand(module):
-    """(path, patterns, warning, critical) for every file, globs expanded."""
-    params = module.params
-    wanted = []
-    for spec in params["files"]:
-        spec = spec if isinstance(spec, dict) else dict(path=spec)
-        if not spec.get("path"):
-            module.fail_json(msg="every file needs a path: %r" % (spec,))
-        try:
-            patterns = [re.compile(pattern) for pattern in spec.get("patterns") or params["patterns"]]
-        except re.error as error:
-            module.fail_json(msg="%s: bad pattern: %s" % (spec["path"], error))
-        try:
-            warning, critical = int(spec.get("warning", params["warning"])), int(spec.get("critical", params["critical"]))
-        except (TypeError, ValueError):
-            module.fail_json(msg="%s: warning and critical must be whole numbers of lines" % spec["path"])
-        for path in expand_glob(spec["path"]):
-            # A glob may match pipes and sockets beside the logs (a FIFO log sink, say): only regular files are read.
-            if is_glob(spec["path"]) and not is_regular_file(path):
-                continue
-            wanted.append((path, patterns, warning, critical))
-    return wanted
+from ansible_collections.upkeep.maintenance.plugins.module_utils._logs import count_errors
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import parse_duration
 
 
 def main():
@@ -127,22 +94,11 @@ def main():
         window = parse_duration(module.params["window"])
     except ValueError as error:
         module.fail_json(msg=str(error))
-    now = time.time()
-    results, entries = [], []
-    for path, patterns, warning, critical in expand(module):
-        try:
-            matches, first, last = scan(path, patterns, now - window, now)
-        except (IOError, OSError) as error:
-            result = dict(path=path, matches=None, first=None, last=None, status="failed",
-                          message="cannot read %s: %s" % (path, error.strerror or error))
-        else:
-            status = "critical" if matches > critical else "warning" if matches > warning else "ok"
-            result = dict(path=path, matches=matches, first=iso(first), last=iso(last), status=status,
-                          message="%d matching lines in %s (warning above %d, critical above %d)" % (
-                              matches, human_duration(window), warning, critical))
-        results.append(result)
-        entries.append(result_entry("log_errors", path, result["status"], result["message"],
-                                    metrics=dict(matches=result["matches"]) if result["matches"] is not None else {}))
+    try:
+        results, entries = count_errors(module.params["files"], module.params["patterns"], window,
+                                        module.params["warning"], module.params["critical"])
+    except ValueError as error:
+        module.fail_json(msg=str(error))
     module.exit_json(changed=False, files=results, upkeep_results=entries,
                      msg="; ".join("%s: %s" % (result["path"], result["message"]) for result in results))
 

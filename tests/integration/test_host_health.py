@@ -116,6 +116,20 @@ def test_log_scan_counts_only_matches_inside_the_window(run_module, tmp_path):
     assert "hunter2" not in json.dumps(result)
 
 
+def test_host_health_counts_the_logs_error_lines_in_the_same_call_and_refuses_a_bad_pattern_first(run_module, tmp_path):
+    app = tmp_path / "app.log"
+    write_log(app, [stamp(30) + " ERROR old", stamp(2) + " ERROR new", stamp(1) + " ERROR newer"])
+    result = run_module("host_health", logs=[str(app), dict(path=str(tmp_path / "*.jsonl"), patterns=["."])],
+                        log_warning=1, load_warning=1000, load_critical=1000)
+    assert result["rc"] == 0, result
+    assert [(log["path"], log["matches"], log["status"]) for log in result["logs"]] == [(str(app), 2, "warning")]
+    [entry] = [entry for entry in result["upkeep_results"] if entry["check"] == "log_errors"]
+    assert entry["summary"] == "2 matching lines in 24 h (warning above 1, critical above 100)"
+
+    refused = run_module("host_health", logs=[dict(path=str(app), patterns=["(unclosed"])])
+    assert refused["failed"] and "bad pattern" in refused["msg"] and "services" not in refused
+
+
 def test_an_endpoint_that_trickles_its_answer_is_cut_off_at_the_timeout(run_module):
     """Each read of a trickled answer is short; the whole request still ends at the timeout."""
     with Tarpit(greeting=b"HTTP/1.1 200 OK\r\n", trickle=b"X", interval=0.2) as tarpit:
