@@ -148,6 +148,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.upkeep.maintenance.plugins.module_utils._archives import volume_folder
 from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import (
     FormatError,
     last_line_of,
@@ -214,17 +215,6 @@ def dump_postgresql(module, params, temporary):
     if rc != 0:
         raise FormatError("pg_dump failed: %s" % last_line_of(err))
     return client.command("pg_dump", *arguments)
-
-
-def volume_folder(module, name):
-    """Where a Docker volume's files are on this host (docker volume inspect), to archive them as a folder."""
-    docker = module.get_bin_path("docker")
-    if not docker:
-        raise FormatError("volume %s: the docker command is not installed" % name)
-    rc, out, err = module.run_command([docker, "volume", "inspect", "--format", "{{.Mountpoint}}", name])
-    if rc != 0:
-        raise FormatError("volume %s: %s" % (name, (err.strip() or out.strip()).splitlines()[-1]))
-    return out.strip()
 
 
 def archive_folder(folder, params, temporary, name=None):

@@ -20,7 +20,7 @@ description:
     and directory archives (C(pg_restore) lists the whole table of contents, then reads every data block), SQL
     scripts (a C(pg_dump) script must end with its closing line), tar, gzip and zstd, alone or combined;
     (restore_test) a SQLite backup restored to a temporary file, a PostgreSQL dump restored into a scratch database
-    that is dropped afterwards, each followed by the O(smoke_queries).
+    that is dropped afterwards, each followed by the O(smoke_queries); a tar archive extracted into a temporary folder.
   - Never writes into the backup folder; temporary copies go to O(temp_dir).
 author:
   - upkeep.maintenance contributors (@upkeep)
@@ -100,7 +100,8 @@ options:
     description:
       - Restore the newest backup to a temporary place and run O(smoke_queries) on it. SQLite backups are restored to a
         temporary file; C(pg_dump) archives and scripts into a scratch database on the server the connection options
-        reach, dropped afterwards.
+        reach, dropped afterwards; tar archives of folders and volumes are extracted into a temporary folder, as
+        M(upkeep.maintenance.backup_restore) puts them back, and removed.
     type: bool
     default: false
   smoke_queries:
@@ -219,6 +220,7 @@ import uuid
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.upkeep.maintenance.plugins.module_utils._archives import extract
 from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import (
     MANIFEST_NAMES,
     FormatError,
@@ -263,6 +265,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._units import h
 
 POSTGRESQL_FORMATS = ("pg_custom", "pg_directory", "sql", "sql.gz", "sql.zst")
 SQLITE_FORMATS = ("sqlite", "sqlite.gz", "sqlite.zst")
+TAR_FORMATS = ("tar", "tar.gz", "tar.zst")
 
 
 class Verification(object):
@@ -463,6 +466,8 @@ class Verification(object):
                 results = self.restore_sqlite(newest, fmt)
             elif fmt in POSTGRESQL_FORMATS:
                 results = self.restore_postgresql(newest, fmt)
+            elif fmt in TAR_FORMATS:
+                results = self.restore_tar(newest)
             else:
                 self.record("restore_test", "skipped", "no restore test for %s backups: the format check reads every byte" % fmt)
                 return
@@ -491,6 +496,18 @@ class Verification(object):
                 raise FormatError("smoke query %s failed: %s" % (query.get("name") or query["sql"], str(error).strip()))
             results.append(dict(name=query.get("name") or query["sql"], value=value, min=query["min"]))
         return results
+
+    def restore_tar(self, newest):
+        """The archive of a folder or volume extracted into a temporary folder, as backup_restore puts it back."""
+        scratch = tempfile.mkdtemp(prefix="upkeep-restore-test-", dir=self.params["temp_dir"])
+        try:
+            os.mkdir(os.path.join(scratch, "restored"), 0o700)
+            files, total = extract(newest, os.path.join(scratch, "restored"), os.geteuid() == 0)
+        except OSError as error:
+            raise FormatError("cannot restore a member: %s" % error)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return [dict(name="files", value=files, min=0), dict(name="bytes", value=total, min=0)]
 
     def restore_sqlite(self, newest, fmt):
         copy = self.temporary_copy(newest, fmt)

@@ -148,3 +148,29 @@ def test_cert_expiry_and_backup_verify_name_a_pipe_given_as_their_path(run_modul
     assert [entry["status"] for entry in result["certificates"]] == ["ok", "error"]
     verified, elapsed = timed(run_module, "backup_verify", path=str(hostile / "pipe.log"), fail_on="never")
     assert elapsed < 10 and verified["checks"][0]["status"] in ("failed", "critical"), verified
+
+
+def test_a_hostile_tree_is_archived_and_put_back_as_it_was_without_opening_a_pipe_or_following_a_link(run_module, hostile, tmp_path):
+    taken, seconds = timed(run_module, "backup_create", kind="folder", src=str(hostile), dest=str(tmp_path / "backups"))
+    assert taken["rc"] == 0 and seconds < 30, taken["msg"]
+    restored, seconds = timed(run_module, "backup_restore", src=taken["path"], dest=str(tmp_path / "tree"))
+    assert restored["rc"] == 0 and restored["changed"] and seconds < 30, restored["msg"]
+
+    def listing(root):
+        """Each path with its kind, mode, owner and link target; sockets are not archived by tar."""
+        found = {}
+        for folder, folders, files in os.walk(os.fsencode(str(root))):
+            for name in folders + files:
+                path = os.path.join(folder, name)
+                info = os.lstat(path)
+                if not stat.S_ISSOCK(info.st_mode):
+                    found[os.path.relpath(path, os.fsencode(str(root)))] = (
+                        stat.S_IFMT(info.st_mode), stat.S_IMODE(info.st_mode) if not stat.S_ISLNK(info.st_mode) else None,
+                        info.st_uid, os.readlink(path) if stat.S_ISLNK(info.st_mode) else None)
+        return found
+
+    assert listing(tmp_path / "tree") == listing(hostile)
+    assert stat.S_ISFIFO(os.lstat(str(tmp_path / "tree" / "pipe.log")).st_mode)
+    assert os.readlink(str(tmp_path / "tree" / "zero.log")) == "/dev/zero"
+    again = run_module("backup_restore", src=taken["path"], dest=str(tmp_path / "tree"))
+    assert again["rc"] == 0 and again["changed"] is False, again

@@ -73,6 +73,7 @@ def tasks(root, server, db):
         ("sqlite_retention", dict(path="%s/data/app.db" % root, statements=[dict(
             name="items of one name", age="1d", sql="DELETE FROM items WHERE name = 'item-1' AND :cutoff IS NOT NULL")])),
         ("backup_create", dict(kind="folder", src="%s/certs" % root, dest="%s/backups/certs" % root)),
+        ("backup_restore", dict(src="%s/backups/certs" % root, dest="%s/certs-restored" % root)),
         ("backup_verify", dict(path="%s/backups/app" % root, pattern="app-*.db", max_age="1d")),
         ("prune", dict(path="%s/logs" % root, patterns=["app.log.*"], age="7d", min_keep=2)),
         ("cert_expiry", dict(paths=["%s/certs/site.pem" % root], fail_on="never")),
@@ -129,8 +130,8 @@ def test_every_module_through_ansible_playbook_recap_and_results_agree(tmp_path,
     assert recap["changed"] == len(changed), (recap, changed)
     assert recap["ok"] == len(planned) + 1
     # What each module did, as the recap counts it.
-    assert changed == ["sqlite_backup", "sqlite_vacuum", "sqlite_retention", "backup_create", "prune", "maintenance_window",
-                       "maintenance_window", "prometheus_textfile", "postgresql_vacuum",
+    assert changed == ["sqlite_backup", "sqlite_vacuum", "sqlite_retention", "backup_create", "backup_restore", "prune",
+                       "maintenance_window", "maintenance_window", "prometheus_textfile", "postgresql_vacuum",
                        "postgresql_reindex"], changed
     for index, ((module, _args), result) in enumerate(zip(planned, results)):
         # Ansible itself adds failed (false here) and the invocation to a registered result.

@@ -3,19 +3,23 @@ raises the one documented error (ValueError), never anything a module would show
 inputs eight times larger take no more than about eight times as long (a quadratic parser takes 64 times).
 
 Parsers: PEM/DER scanning, endpoint strings and dicts, durations, sizes and modes, log time stamps, env file lines,
-checksum sidecars and manifests, health endpoints, lock files and requirements files; and the orders they rely on,
+checksum sidecars and manifests, health endpoints, lock files and requirements files, the members of an archive to
+restore; and the orders they rely on,
 checked against an oracle: PEP 440 against the packaging library, OSV ranges against plain comparisons, CVSS v3
 scores against published ones. `pytest --hypothesis-show-statistics` prints the cases run."""
 
+import io
 import os
 import shutil
+import tarfile
 import tempfile
 import time
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.upkeep.maintenance.plugins.module_utils import (
+    _archives,
     _backups,
     _certificates,
     _files,
@@ -283,3 +287,68 @@ def test_cvss3_base_scores_match_the_published_ones():
     }
     assert dict((vector, _osv.cvss3_score(vector)) for vector in published) == published
     assert _osv.cvss3_score("CVSS:3.1/AV:X") is None
+
+
+MEMBER_NAMES = st.lists(st.sampled_from(["appdata", "..", ".", "", "a", "b", "/", "c d", "\u00e9", "archive.tar"]), min_size=1,
+                        max_size=5).map("/".join)
+MEMBERS = st.lists(st.tuples(MEMBER_NAMES, st.sampled_from(["file", "dir", "symlink", "hardlink"]), MEMBER_NAMES),
+                   max_size=8)
+
+
+@CASES
+@given(MEMBERS)
+@example([("appdata/a", "hardlink", "appdata/../../archive.tar")])
+@example([("appdata/a", "symlink", "../.."), ("appdata/b", "hardlink", "appdata/a/archive.tar")])
+@example([("appdata/a", "symlink", "/"), ("appdata/a/b", "file", "")])
+@example([("appdata/../b", "file", ""), ("/b", "dir", "")])
+def test_archive_members_are_restored_inside_the_folder_or_refused(members):
+    """Whatever names, links and hard links an archive holds, restoring it writes nothing outside the new folder:
+    it is refused (FormatError, or the OSError of a name given twice) or restored inside."""
+    sandbox = tempfile.mkdtemp()
+    try:
+        archive = os.path.join(sandbox, "archive.tar")
+        with tarfile.open(archive, "w") as writer:
+            top = tarfile.TarInfo("appdata")
+            top.type = tarfile.DIRTYPE
+            writer.addfile(top)
+            for name, kind, target in members:
+                info = tarfile.TarInfo(name)
+                info.type = dict(file=tarfile.REGTYPE, dir=tarfile.DIRTYPE, symlink=tarfile.SYMTYPE,
+                                 hardlink=tarfile.LNKTYPE)[kind]
+                info.linkname = target if kind in ("symlink", "hardlink") else ""
+                writer.addfile(info, io.BytesIO(b"") if kind == "file" else None)
+        folder = os.path.join(sandbox, "outer", "restored")
+        os.makedirs(folder)
+        # The module checks the archive first; extract is also safe on its own, as backup_verify's restore test uses it.
+        for read in (lambda: _archives.archive_state(archive, owners=False), lambda: _archives.extract(archive, folder, owners=False)):
+            try:
+                read()
+            except (_backups.FormatError, OSError):
+                pass
+        # A hard link to a file outside (the archive itself, /etc/passwd) would leave an inode with links not found here.
+        inodes = {}
+        for root, _folders, files in os.walk(folder):
+            for name in files:
+                info = os.lstat(os.path.join(root, name))
+                inodes.setdefault(info.st_ino, [info.st_nlink, 0])[1] += 1
+        assert all(links == found for links, found in inodes.values()), inodes
+        assert sorted(os.listdir(sandbox)) == ["archive.tar", "outer"]
+        assert os.listdir(os.path.join(sandbox, "outer")) == ["restored"]
+    finally:
+        # Folders restored without write permission are opened up to be removed; a link is never followed (one to
+        # "/" would hand the chmod to the machine's root folder).
+        for root, folders, _files in os.walk(sandbox):
+            for name in folders:
+                if not os.path.islink(os.path.join(root, name)):
+                    os.chmod(os.path.join(root, name), 0o700)
+        shutil.rmtree(sandbox)
+
+
+@CASES
+@given(MEMBER_NAMES)
+def test_member_names_stay_inside_the_folder_or_raise_format_error(name):
+    try:
+        inside = _archives.member_path(name)
+    except _backups.FormatError:
+        return
+    assert os.path.normpath(os.path.join("/restored", inside)).startswith("/restored")

@@ -54,6 +54,15 @@ def test_the_daily_check_reports_every_container_of_the_stack(host):
     assert "expires in 9 days" in certificate["summary"]
 
 
+def test_the_daily_pruned_the_untagged_image_of_an_earlier_build_and_nothing_the_stack_uses(host):
+    [prune] = entries(host, "daily", check="docker_prune")
+    assert prune["status"] == "changed" and prune["metrics"]["images_bytes"] >= 1000000, prune
+    dangling = host.check_output("docker images --quiet --filter dangling=true --filter label=upkeep.stack=%s",
+                                 project(host))
+    assert dangling == ""
+    assert sorted(services(host)) == ["app", "db", "web"]
+
+
 def test_the_weekly_window_stopped_only_the_application_and_started_it_healthy(host):
     windows = [entry["summary"] for entry in entries(host, "weekly", check="maintenance_window")]
     assert windows[0] == "weekly window opened: stopped %s/app" % project(host)
@@ -91,6 +100,7 @@ def test_the_certificate_was_renewed_and_nginx_in_its_container_serves_the_new_o
 
 
 def test_the_monthly_prune_removed_the_old_release_image_and_kept_the_stack(host):
+    # The daily prunes only untagged images: the release's tagged image waits for the monthly prune -a.
     [prune] = entries(host, "monthly", check="docker_prune")
     assert prune["status"] == "changed" and prune["metrics"]["images_bytes"] >= 2000000
     assert host.run("docker image inspect upkeep-stack-previous:%s", project(host)).rc != 0
@@ -129,6 +139,28 @@ def test_a_failure_inside_the_window_started_the_stack_again_and_was_reported_cr
     count = host.check_output("docker exec --user postgres %s-db psql -At -d shop -c 'SELECT count(*) FROM orders'",
                               project(host))
     assert count == "10000"
+
+
+def test_the_uploads_volume_was_put_back_from_its_archive_with_the_application_stopped_and_started(host):
+    data = "/var/lib/docker/volumes/%s_uploads/_data" % project(host)
+    assert host.file(data + "/invoice-1.pdf").content_string == "%PDF-1.4 an invoice\n"
+    assert not host.file(data + "/stray.txt").exists
+    [kept] = [name for name in host.file(os.path.dirname(data)).listdir() if name.startswith("_data.replaced-")]
+    assert host.file(os.path.dirname(data) + "/" + kept + "/stray.txt").exists, "what the restore replaced is kept"
+    first, second = runs("restore")[-2:]
+    [restored] = [entry for entry in first["entries"] if entry["host"] == host.backend.get_hostname()
+                  and entry["check"] == "backup_restore"]
+    assert restored["status"] == "changed" and restored["summary"].startswith(
+        "restored %s_uploads from /var/backups/upkeep/uploads/%s_uploads-" % (project(host), project(host)))
+    windows = [entry["summary"] for entry in first["entries"] if entry["host"] == host.backend.get_hostname()
+               and entry["check"] == "maintenance_window"]
+    assert windows[0] == "restore window opened: stopped %s/app; reason: restore uploads to latest" % project(host)
+    assert windows[1].startswith("restore window closed: started %s/app" % project(host)), windows
+    [again] = [entry for entry in second["entries"] if entry["host"] == host.backend.get_hostname()
+               and entry["check"] == "backup_restore"]
+    assert again["status"] == "ok" and "already holds" in again["summary"]
+    state = services(host)
+    assert state["app"].startswith("running") and "(healthy)" in state["app"], state
 
 
 @pytest.mark.parametrize("run", ["daily", "weekly", "monthly"])

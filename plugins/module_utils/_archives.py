@@ -1,0 +1,229 @@
+# -*- coding: utf-8 -*-
+# Copyright: upkeep.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""A folder's archive (tar, tar.gz or tar.zst, as backup_create writes them) compared with a folder and put back
+into one. The archive's members are taken as data, never as instructions: a name that is absolute, climbs out with
+.., or lies under a symbolic link of the archive itself, and a hard link to anything but a file already restored,
+stop the restore before anything outside the new folder is touched."""
+
+import hashlib
+import os
+import posixpath
+import stat
+import tarfile
+import zlib
+
+from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import FormatError, detect_format, open_stream
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK
+
+MEMBER_KINDS = ((tarfile.TarInfo.isdir, "dir"), (tarfile.TarInfo.isfile, "file"), (tarfile.TarInfo.issym, "link"),
+                (tarfile.TarInfo.islnk, "hardlink"), (tarfile.TarInfo.isfifo, "fifo"), (tarfile.TarInfo.ischr, "chr"),
+                (tarfile.TarInfo.isblk, "blk"))
+
+
+def tar_compression(path):
+    """The compression of a tar archive by its content: '' for a plain tar, gz or zst."""
+    fmt = detect_format(path)
+    if fmt not in ("tar", "tar.gz", "tar.zst"):
+        raise FormatError("%s is not a tar archive but %s" % (path, fmt))
+    return fmt.partition(".")[2]
+
+
+def member_path(name):
+    """A member's path inside the folder: the archive's first component is the folder itself (backup_create names it
+    after the folder or the volume), so it is dropped; '' is the folder."""
+    parts = [part for part in name.split("/") if part not in ("", ".")]
+    if name.startswith("/") or ".." in parts:
+        raise FormatError("member %r would be written outside the folder" % name)
+    return "/".join(parts[1:])
+
+
+def _entry(kind, mode, uid, gid, owners, extra=None):
+    """What is compared of one path: its kind, permissions (not of links), owner when owners count, and content."""
+    return (kind, None if kind == "link" else stat.S_IMODE(mode), (uid, gid) if owners else None, extra)
+
+
+def _digest(stream):
+    digest, size = hashlib.sha256(), 0
+    for block in iter(lambda: stream.read(CHUNK), b""):
+        digest.update(block)
+        size += len(block)
+    return digest.hexdigest(), size
+
+
+def _members(path):
+    """(member, path inside the folder, kind, file object of a file's content or None) of each member, in order."""
+    stream = open_stream(path, tar_compression(path))
+    try:
+        with tarfile.open(fileobj=stream, mode="r|") as archive:
+            for member in archive:
+                kind = next((name for test, name in MEMBER_KINDS if test(member)), None)
+                if kind is None:
+                    raise FormatError("member %s is of a kind tar cannot restore here" % member.name)
+                yield member, member_path(member.name), kind, archive.extractfile(member) if kind == "file" else None
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
+        raise FormatError("cannot read the archive %s: %s" % (path, error))
+    finally:
+        stream.close()
+
+
+def _linked(table, member):
+    """What table holds of the path a hard link member points to; None when it points outside the folder."""
+    try:
+        return table.get(member_path(member.linkname))
+    except FormatError:
+        return None
+
+
+def archive_state(path, owners):
+    """{path inside the folder: what is compared} of the archive, and the bytes of its files."""
+    state, total = {}, 0
+    for member, inside, kind, content in _members(path):
+        parent = inside
+        while "/" in parent:
+            parent = parent.rsplit("/", 1)[0]
+            if state.get(parent, ("dir",))[0] != "dir":
+                raise FormatError("member %s lies under %s, which is not a folder" % (inside, parent))
+        if kind == "hardlink":
+            target = _linked(state, member)
+            if not target or target[0] != "file":
+                raise FormatError("member %s is a hard link to %s, not to a file before it" % (member.name, member.linkname))
+            state[inside] = target
+            continue
+        extra = None
+        if kind == "file":
+            extra, size = _digest(content)
+            total += size
+        elif kind == "link":
+            extra = member.linkname
+        elif kind in ("chr", "blk"):
+            extra = (member.devmajor, member.devminor)
+        state[inside] = _entry(kind, member.mode, member.uid, member.gid, owners, extra)
+    if "" not in state:
+        raise FormatError("the archive %s holds no folder" % path)
+    return state, total
+
+
+def _raise(error):
+    raise error
+
+
+def folder_state(folder, owners):
+    """{path inside the folder: what is compared} of a folder on disk, never following a link and never opening
+    anything but regular files."""
+    info = os.lstat(folder)
+    state = {"": _entry("dir", info.st_mode, info.st_uid, info.st_gid, owners)}
+    for root, folders, files in os.walk(folder, onerror=_raise):
+        inside_root = os.path.relpath(root, folder)
+        for name in folders + files:
+            path = os.path.join(root, name)
+            inside = name if inside_root == "." else posixpath.join(inside_root, name)
+            info = os.lstat(path)
+            mode, extra = info.st_mode, None
+            if stat.S_ISDIR(mode):
+                kind = "dir"
+            elif stat.S_ISLNK(mode):
+                kind, extra = "link", os.readlink(path)
+            elif stat.S_ISREG(mode):
+                kind = "file"
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
+                with os.fdopen(fd, "rb") as stream:
+                    extra = _digest(stream)[0]
+            elif stat.S_ISFIFO(mode):
+                kind = "fifo"
+            elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+                kind, extra = "chr" if stat.S_ISCHR(mode) else "blk", (os.major(info.st_rdev), os.minor(info.st_rdev))
+            else:
+                continue  # a socket, which tar does not archive
+            state[inside] = _entry(kind, mode, info.st_uid, info.st_gid, owners, extra)
+    return state
+
+
+def differences(expected, found):
+    """Paths missing, added and changed in found against expected."""
+    return dict(missing=sorted(set(expected) - set(found)), added=sorted(set(found) - set(expected)),
+                changed=sorted(path for path in set(expected) & set(found) if expected[path] != found[path]))
+
+
+def _real_folder(root, inside):
+    """The folder of inside's parent in root, made when the archive did not list it; refused when a component is
+    not a real folder (a symbolic link of the archive, so that nothing is written through it)."""
+    current = root
+    for part in inside.split("/")[:-1]:
+        current = os.path.join(current, part)
+        try:
+            info = os.lstat(current)
+        except FileNotFoundError:
+            os.mkdir(current, 0o700)
+            continue
+        if not stat.S_ISDIR(info.st_mode):
+            raise FormatError("member %s lies under %s, which is not a folder" % (inside, part))
+    return current
+
+
+def _own(path, member, owners, fd=None):
+    if owners:
+        if fd is not None:
+            os.fchown(fd, member.uid, member.gid)
+        else:
+            os.lchown(path, member.uid, member.gid)
+
+
+def extract(path, folder, owners):
+    """The archive written into the new, empty folder: files, folders, links, FIFOs and devices, with their modes,
+    owners (when owners) and times. Returns (files, bytes)."""
+    files, total, folders, restored = 0, 0, [], {}
+    for member, inside, kind, content in _members(path):
+        if inside == "":
+            folders.append((folder, member))
+            continue
+        target = os.path.join(_real_folder(folder, inside), inside.rsplit("/", 1)[-1])
+        if kind == "dir":
+            os.mkdir(target, 0o700)
+            folders.append((target, member))
+        elif kind == "file":
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "wb") as output:
+                for block in iter(lambda: content.read(CHUNK), b""):
+                    output.write(block)
+                    total += len(block)
+                output.flush()
+                _own(target, member, owners, output.fileno())
+                os.fchmod(output.fileno(), stat.S_IMODE(member.mode))
+                os.utime(output.fileno(), (member.mtime, member.mtime))
+            files += 1
+            restored[inside] = target
+        elif kind == "hardlink":
+            source = _linked(restored, member)
+            if source is None:
+                raise FormatError("member %s is a hard link to %s, not to a file before it" % (member.name, member.linkname))
+            os.link(source, target, follow_symlinks=False)
+            files += 1
+        elif kind == "link":
+            os.symlink(member.linkname, target)
+            _own(target, member, owners)
+            os.utime(target, (member.mtime, member.mtime), follow_symlinks=False)
+        else:
+            kind_bits = dict(fifo=stat.S_IFIFO, chr=stat.S_IFCHR, blk=stat.S_IFBLK)[kind]
+            os.mknod(target, kind_bits | stat.S_IMODE(member.mode), os.makedev(member.devmajor, member.devminor))
+            _own(target, member, owners)
+            os.chmod(target, stat.S_IMODE(member.mode))
+    # Last, and deepest first, so that a folder without write permission is filled before it gets it.
+    for target, member in reversed(folders):
+        _own(target, member, owners)
+        os.chmod(target, stat.S_IMODE(member.mode))
+        os.utime(target, (member.mtime, member.mtime))
+    return files, total
+
+
+def volume_folder(module, name, docker=None):
+    """Where a Docker volume's files are on this host (docker volume inspect)."""
+    docker = docker or module.get_bin_path("docker")
+    if not docker:
+        raise FormatError("volume %s: the docker command is not installed" % name)
+    rc, out, err = module.run_command([docker, "volume", "inspect", "--format", "{{.Mountpoint}}", name])
+    if rc != 0:
+        raise FormatError("volume %s: %s" % (name, (err.strip() or out.strip()).splitlines()[-1]))
+    return out.strip()

@@ -1,0 +1,201 @@
+"""backup_restore puts a folder or a Docker volume back from the archive backup_create wrote of it, checked against GNU
+tar as the oracle: the restored tree equals what tar extracts of the same archive, with modes, owners, links and
+special files; a second run changes nothing; hostile archives stop before anything is touched."""
+
+import io
+import os
+import stat
+import subprocess
+import tarfile
+import uuid
+
+import pytest
+
+from conftest import docker
+
+
+def tree(folder):
+    """Each path of a tree with its kind, mode, owner and, for files and links, their content, as find and tar see them."""
+    listing = subprocess.run(["find", str(folder), "-mindepth", "1", "-printf", r"%P\0%y %m %U:%G %l\0"],
+                             capture_output=True, check=True).stdout.split(b"\0")
+    result = {}
+    for path, facts in zip(listing[0::2], listing[1::2]):
+        full = os.path.join(os.fsencode(str(folder)), path)
+        content = b""
+        if facts.startswith(b"f"):
+            with open(full, "rb") as handle:
+                content = handle.read()
+        result[path] = (facts, content)
+    return result
+
+
+@pytest.fixture
+def estate(tmp_path):
+    """A folder with what a volume may hold: nested folders, a file only its owner reads, a folder without write
+    permission, links inside and out, a hard link, a FIFO, an empty folder and names that are not UTF-8."""
+    folder = tmp_path / "appdata"
+    (folder / "uploads" / "2026").mkdir(parents=True)
+    (folder / "uploads" / "2026" / "invoice-1.pdf").write_bytes(os.urandom(200000))
+    (folder / "config.yml").write_text("db: shop\n")
+    os.chmod(str(folder / "config.yml"), 0o640)
+    (folder / "sealed").mkdir()
+    (folder / "sealed" / "key").write_text("k")
+    os.chmod(str(folder / "sealed"), 0o500)
+    (folder / "empty").mkdir()
+    os.symlink("uploads/2026/invoice-1.pdf", str(folder / "latest.pdf"))
+    os.symlink("/etc/hostname", str(folder / "outside"))
+    os.link(str(folder / "config.yml"), str(folder / "config.yml.hard"))
+    os.mkfifo(str(folder / "queue"))
+    with open(os.path.join(os.fsencode(str(folder)), b"caf\xe9 \nnotes.txt"), "wb") as handle:
+        handle.write(b"latin-1 name")
+    if os.geteuid() == 0:
+        os.chown(str(folder / "config.yml"), 1234, 2345)
+    return folder
+
+
+def archived(run_module, folder, dest):
+    result = run_module("backup_create", kind="folder", src=str(folder), dest=str(dest))
+    assert result["rc"] == 0 and result["outcome"] == "created", result["msg"]
+    return result["path"]
+
+
+def oracle(archive, tmp_path):
+    """What GNU tar extracts of the archive, owners and modes kept."""
+    target = tmp_path / ("tar-" + uuid.uuid4().hex[:6])
+    target.mkdir()
+    subprocess.run(["tar", "--zstd", "--extract", "--same-owner", "--same-permissions", "--file", archive,
+                    "--directory", str(target)], check=True)
+    [top] = os.listdir(str(target))
+    return target / top
+
+
+def test_a_folder_is_put_back_as_tar_extracts_it_and_what_it_replaces_is_kept(run_module, tmp_path, estate):
+    archive = archived(run_module, estate, tmp_path / "backups")
+    before = tree(estate)
+    (estate / "uploads" / "2026" / "invoice-1.pdf").unlink()
+    (estate / "config.yml").write_text("db: damaged\n")
+    (estate / "stray.tmp").write_text("added after the backup")
+
+    planned = run_module("backup_restore", check_mode=True, src=str(tmp_path / "backups"), dest=str(estate))
+    assert planned["changed"] is True and planned["archive"] == archive, planned
+    assert planned["differences"] == dict(missing=["uploads/2026/invoice-1.pdf"], added=["stray.tmp"],
+                                          changed=["config.yml", "config.yml.hard"])
+    assert (estate / "stray.tmp").exists(), "check mode changes nothing"
+
+    result = run_module("backup_restore", src=str(tmp_path / "backups"), dest=str(estate))
+    assert result["rc"] == 0 and result["changed"] is True, result
+    assert tree(estate) == before == tree(oracle(archive, tmp_path))
+    assert os.stat(str(estate / "config.yml")).st_ino == os.stat(str(estate / "config.yml.hard")).st_ino
+    assert stat.S_ISFIFO(os.lstat(str(estate / "queue")).st_mode)
+    replaced = result["replaced"]
+    assert replaced.startswith(str(estate) + ".replaced-") and (tmp_path / replaced / "stray.tmp").read_text() == "added after the backup"
+    [entry] = result["upkeep_results"]
+    assert entry["check"] == "backup_restore" and entry["status"] == "changed" and entry["metrics"]["files"] == 5
+    assert [name for name in os.listdir(str(tmp_path)) if ".restoring-" in name] == []
+
+    again = run_module("backup_restore", src=archive, dest=str(estate))
+    assert again["changed"] is False and again["upkeep_results"][0]["status"] == "ok", again
+
+
+def test_a_missing_folder_is_made_and_keep_replaced_false_leaves_nothing_beside_it(run_module, tmp_path, estate):
+    archive = archived(run_module, estate, tmp_path / "backups")
+    before = tree(estate)
+    target = tmp_path / "elsewhere"
+    made = run_module("backup_restore", src=archive, dest=str(target))
+    assert made["rc"] == 0 and made["changed"] and made["replaced"] is None and tree(target) == before
+    (target / "config.yml").write_text("changed")
+    replaced = run_module("backup_restore", src=archive, dest=str(target), keep_replaced=False)
+    assert replaced["changed"] and replaced["replaced"] is None and tree(target) == before
+    assert sorted(os.listdir(str(tmp_path))) == ["appdata", "backups", "elsewhere"]
+
+
+def test_an_archive_that_does_not_match_its_checksum_is_not_restored(run_module, tmp_path, estate):
+    archive = archived(run_module, estate, tmp_path / "backups")
+    before = tree(estate)
+    (estate / "config.yml").write_text("current")
+    current = tree(estate)
+    with open(archive, "r+b") as handle:
+        handle.seek(100)
+        byte = handle.read(1)
+        handle.seek(100)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    result = run_module("backup_restore", src=archive, dest=str(estate))
+    assert result["rc"] == 1 and "does not match its checksum sidecar" in result["msg"], result
+    assert tree(estate) == current != before
+    from_set = run_module("backup_restore", src=str(tmp_path / "backups"), dest=str(estate))
+    assert from_set["rc"] == 1 and "has a checksum that holds" in from_set["msg"]
+
+
+def hostile_archive(path, members):
+    """A tar.gz of (name, kind, data or link target) members under a top folder, as an attacker could write it."""
+    with tarfile.open(str(path), "w:gz") as archive:
+        top = tarfile.TarInfo("appdata")
+        top.type, top.mode = tarfile.DIRTYPE, 0o755
+        archive.addfile(top)
+        for name, kind, value in members:
+            info = tarfile.TarInfo(name)
+            if kind == "file":
+                info.size = len(value)
+                archive.addfile(info, io.BytesIO(value))
+                continue
+            info.type, info.linkname = dict(symlink=tarfile.SYMTYPE, hardlink=tarfile.LNKTYPE)[kind], value
+            archive.addfile(info)
+    return str(path)
+
+
+@pytest.mark.parametrize("members, said", [
+    ([("appdata/../../escaped", "file", b"x")], "would be written outside the folder"),
+    ([("/tmp/upkeep-absolute-%s" % uuid.uuid4().hex[:6], "file", b"x")], "would be written outside the folder"),
+    ([("appdata/door", "symlink", "/tmp"), ("appdata/door/planted", "file", b"x")], "lies under door, which is not a folder"),
+    ([("appdata/passwd", "hardlink", "/etc/passwd")], "not to a file before it"),
+    ([("appdata/passwd", "hardlink", "appdata/../../../etc/passwd")], "not to a file before it"),
+], ids=["dot-dot", "absolute", "under-a-link", "hard-link-out", "hard-link-climbing"])
+def test_a_hostile_archive_stops_before_anything_is_touched(run_module, tmp_path, estate, members, said):
+    archive = hostile_archive(tmp_path / "hostile.tar.gz", [("appdata/ok.txt", "file", b"fine")] + members)
+    before = tree(estate)
+    result = run_module("backup_restore", src=archive, dest=str(estate))
+    assert result["rc"] == 1 and said in result["msg"] and "not restored" in result["msg"], result
+    assert tree(estate) == before
+    assert sorted(os.listdir(str(tmp_path))) == ["appdata", "hostile.tar.gz"]
+    assert not os.path.lexists("/tmp/planted") and not os.path.lexists(str(tmp_path.parent / "escaped"))
+
+
+def test_the_restore_test_of_backup_verify_extracts_the_archive(run_module, tmp_path, estate):
+    archived(run_module, estate, tmp_path / "backups")
+    verified = run_module("backup_verify", path=str(tmp_path / "backups"), restore_test=True, temp_dir=str(tmp_path),
+                          fail_on="never")
+    checks = dict((check["name"], check) for check in verified["checks"])
+    assert checks["restore_test"]["status"] == "ok" and "files = 5" in checks["restore_test"]["message"], checks
+    assert sorted(os.listdir(str(tmp_path))) == ["appdata", "backups"], "the scratch folder is removed"
+    hostile = tmp_path / "hostile"
+    hostile.mkdir()
+    hostile_archive(hostile / "appdata-20260101T000000Z.tar.gz", [("appdata/../../escaped", "file", b"x")])
+    refused = run_module("backup_verify", path=str(hostile), restore_test=True, temp_dir=str(tmp_path), fail_on="never")
+    checks = dict((check["name"], check) for check in refused["checks"])
+    assert checks["restore_test"]["status"] == "critical" and "outside the folder" in checks["restore_test"]["message"]
+
+
+def test_a_volume_in_use_is_refused_then_put_back_once_its_container_stops(run_module, tmp_path, docker_image):
+    volume = docker("volume", "create", "upkeep-restore-%s" % uuid.uuid4().hex[:6])
+    container = None
+    try:
+        docker("run", "--rm", "--volume", "%s:/data" % volume, docker_image, "sh", "-c",
+               "mkdir -p /data/uploads && echo invoice > /data/uploads/a.txt && chown -R 999:999 /data/uploads")
+        taken = run_module("backup_create", kind="volume", src=volume, dest=str(tmp_path / "volumes"))
+        assert taken["rc"] == 0, taken["msg"]
+        container = docker("run", "--detach", "--volume", "%s:/data" % volume, docker_image, "sh", "-c",
+                           "rm /data/uploads/a.txt; echo stray > /data/stray; exec sleep infinity")
+        refused = run_module("backup_restore", src=str(tmp_path / "volumes"), volume=volume)
+        assert refused["rc"] == 1 and "in use by the running container" in refused["msg"], refused
+        docker("stop", "--time", "0", container)
+        result = run_module("backup_restore", src=str(tmp_path / "volumes"), volume=volume)
+        assert result["rc"] == 0 and result["changed"] is True, result
+        seen = docker("run", "--rm", "--volume", "%s:/data" % volume, docker_image, "sh", "-c",
+                      "cat /data/uploads/a.txt; stat -c %u:%g /data/uploads/a.txt; ls /data")
+        assert seen.split("\n") == ["invoice", "999:999", "uploads"]
+        again = run_module("backup_restore", src=str(tmp_path / "volumes"), volume=volume)
+        assert again["changed"] is False
+    finally:
+        if container:
+            docker("rm", "--force", container, check=False)
+        docker("volume", "rm", volume, check=False)
