@@ -5,7 +5,7 @@
 
 """Security advisories in the OSV format (https://ossf.github.io/osv-schema/): read from folders of JSON or YAML
 files and from the all.zip exports of osv.dev, indexed by package, matched against installed versions, merged by
-alias, and rated (the database's own rating, else the CVSS v3 base score of the vector)."""
+alias, and rated (the database's own rating, else the CVSS v3 base score of the vector, else the CVSS v4 one)."""
 
 import io
 import json
@@ -13,6 +13,14 @@ import math
 import os
 import re
 import zipfile
+
+try:
+    # CVSS v4.0 scores come from FIRST's table of expert-scored vector classes, which the cvss package carries.
+    from cvss import CVSS4
+    from cvss.exceptions import CVSSError
+except ImportError:
+    CVSS4 = None
+    CVSSError = ValueError
 
 from ansible_collections.upkeep.maintenance.plugins.module_utils._versions import (
     NPM,
@@ -197,18 +205,38 @@ def rating_of_score(score):
     return "low" if score > 0 else None
 
 
+def cvss4_score(vector):
+    """The CVSS v4.0 base score of a vector, or None when it does not read; an ImportError without the cvss package."""
+    if CVSS4 is None:
+        raise ImportError("CVSS v4 vectors are scored with the cvss package: pip install cvss on the controller")
+    try:
+        return float(CVSS4(str(vector)).base_score)
+    except (CVSSError, ValueError, TypeError):
+        return None
+
+
 def rating(advisory, affected=None):
     """(rating, where from): the database's own rating (GitHub's database_specific.severity, or the affected entry's
-    ecosystem_specific.severity), else the CVSS v3 base score of its vector; (None, None) when it has neither."""
+    ecosystem_specific.severity), else the CVSS v3 base score of its vector, else the v4 one; (None, None) when it
+    has neither, and (None, why) for a v4 vector that cannot be scored here."""
     for source in ((affected or {}).get("ecosystem_specific"), (affected or {}).get("database_specific"),
                    advisory.get("database_specific")):
         if isinstance(source, dict) and str(source.get("severity", "")).lower() in DATABASE_RATINGS:
             return DATABASE_RATINGS[str(source["severity"]).lower()], "database"
-    for severity in advisory.get("severity") or []:
-        if isinstance(severity, dict) and str(severity.get("type", "")).startswith("CVSS_V3"):
+    vectors = [severity for severity in advisory.get("severity") or [] if isinstance(severity, dict)]
+    for severity in vectors:
+        if str(severity.get("type", "")).startswith("CVSS_V3"):
             score = cvss3_score(severity.get("score"))
             if score is not None:
                 return rating_of_score(score), "CVSS %s" % score
+    for severity in vectors:
+        if severity.get("type") == "CVSS_V4":
+            try:
+                score = cvss4_score(severity.get("score"))
+            except ImportError as error:
+                return None, "%s not scored: %s" % (severity.get("score"), error)
+            if score is not None:
+                return rating_of_score(score), "CVSS %s (v4)" % score
     return None, None
 
 
@@ -242,7 +270,8 @@ def finding(group, ecosystem, version):
         next((str(advisory.get("details", "")).strip().splitlines()[0] for advisory in advisories
               if str(advisory.get("details", "")).strip()), ids[0])
     return dict(ids=ids, aliases=aliases, summary=summary[:200], severity=max(rated)[1] if rated else "unknown",
-                severity_source=max(rated)[2] if rated else None, fixed=fixed,
+                severity_source=max(rated)[2] if rated else next((source for _level, source in ratings if source), None),
+                fixed=fixed,
                 problems=sorted(set(problem for _advisory, _affected, problem in group["matches"] if problem)))
 
 

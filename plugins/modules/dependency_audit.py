@@ -18,8 +18,9 @@ description:
     each other) are one finding. The advisories come from a local OSV database (O(database) - folders of OSV JSON or
     YAML files, such as the PyPA advisory database, or the C(all.zip) exports of osv.dev) or from the OSV API
     (O(api_url)), or both.
-  - Each vulnerability is rated by its database (GitHub's rating), else by the CVSS v3 base score of its vector, and
-    reported when it reaches O(audit_level), as C(npm audit --audit-level) does - V(critical) and V(high) as
+  - Each vulnerability is rated by its database (GitHub's rating), else by the CVSS v3 base score of its vector, else
+    by its CVSS v4.0 one (with the C(cvss) Python package on the controller; without it such a finding is unrated and
+    says which package to install), and reported when it reaches O(audit_level), as C(npm audit --audit-level) does - V(critical) and V(high) as
     V(critical) entries, V(moderate), V(low) and unrated ones as V(warning) - with its ids, the package, the installed
     version, the first version that fixes every advisory merged into the finding, and the lock file.
   - Licenses (O(allowed_licenses)) of the installed packages, against a list of SPDX identifiers; expressions with
@@ -94,6 +95,9 @@ options:
       - Requests to the package indexes at once.
     type: int
     default: 8
+requirements:
+  - PyYAML, for the YAML advisories of the PyPA database (ansible-core brings it).
+  - cvss, for advisories rated by a CVSS v4.0 vector alone (optional).
 seealso:
   - module: upkeep.maintenance.dependency_inventory
   - name: OSV schema
