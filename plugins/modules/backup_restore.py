@@ -159,10 +159,13 @@ def running_users(module, docker, volume):
 def target_folder(module):
     params = module.params
     if params["dest"]:
-        parent = os.path.dirname(params["dest"].rstrip("/")) or "/"
+        target = os.path.normpath(params["dest"])
+        if target == "/":
+            raise FormatError("the root folder is never replaced: name the folder to put back")
+        parent = os.path.dirname(target)
         if not os.path.isdir(parent):
             raise FormatError("%s does not exist: the folder to restore into must have its parent" % parent)
-        return params["dest"].rstrip("/")
+        return target
     docker = module.get_bin_path("docker")
     folder = volume_folder(module, params["volume"], docker)
     users = running_users(module, docker, params["volume"])
@@ -192,8 +195,12 @@ def swap_in(new, target, keep_replaced):
     return replaced
 
 
-def restore(module, archive, target, expected):
+def restore(module, archive, target, expected, size):
     owners = os.geteuid() == 0
+    space = os.statvfs(os.path.dirname(target))
+    free = space.f_bavail * space.f_frsize
+    if size > free:
+        raise FormatError("the archive's %s do not fit in the %s free beside %s" % (human_bytes(size), human_bytes(free), target))
     new = "%s.restoring-%d" % (target, os.getpid())
     os.mkdir(new, 0o700)
     try:
@@ -241,7 +248,7 @@ def main():
             name, archive, files, human_bytes(total), len(changes["missing"]), len(changes["added"]), len(changes["changed"]))
     else:
         try:
-            files, total, result["replaced"] = restore(module, archive, target, expected)
+            files, total, result["replaced"] = restore(module, archive, target, expected, total)
         except (FormatError, OSError) as error:
             module.fail_json(msg="%s not restored, left as it was: %s" % (name, error), **result)
         summary = "restored %s from %s: %d files, %s%s" % (

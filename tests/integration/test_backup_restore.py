@@ -126,6 +126,19 @@ def test_an_archive_that_does_not_match_its_checksum_is_not_restored(run_module,
     assert from_set["rc"] == 1 and "has a checksum that holds" in from_set["msg"]
 
 
+def test_a_restore_that_does_not_fit_or_would_replace_the_root_folder_is_refused_untouched(run_module, tmp_path, estate,
+                                                                                            tmpfs):
+    archive = archived(run_module, estate, tmp_path / "backups")
+    small = tmpfs("64k")
+    (small / "appdata").mkdir()
+    (small / "appdata" / "kept.txt").write_text("current")
+    result = run_module("backup_restore", src=archive, dest=str(small / "appdata"))
+    assert result["rc"] == 1 and "do not fit in the" in result["msg"] and "left as it was" in result["msg"], result
+    assert os.listdir(str(small)) == ["appdata"] and (small / "appdata" / "kept.txt").read_text() == "current"
+    root = run_module("backup_restore", src=archive, dest="/")
+    assert root["rc"] == 1 and "the root folder is never replaced" in root["msg"]
+
+
 def hostile_archive(path, members):
     """A tar.gz of (name, kind, data or link target) members under a top folder, as an attacker could write it."""
     with tarfile.open(str(path), "w:gz") as archive:
