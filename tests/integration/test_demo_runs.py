@@ -14,6 +14,9 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SUMMARY_LINE = re.compile(r'"localhost (CHANGED|WARNING|CRITICAL|FAILED) +(\S+) (.+?): ')
+# Readings of the machine at the moment, not of the estate: a preview cannot plan them, and the load of a busy test
+# machine crosses its threshold between two runs.
+MOMENT_CHECKS = ("health_load", "health_memory")
 
 
 @pytest.fixture
@@ -31,7 +34,7 @@ def run(demo, collections_path, playbook, *options):
     recap = dict((key, int(value)) for key, value in re.findall(
         r"(\w+)=(\d+)", re.search(r"^localhost\s+: (.*)$", process.stdout, re.M).group(1)))
     # What the run did and found, from its summary: the statuses other than ok, by check and target.
-    found = set(SUMMARY_LINE.findall(process.stdout))
+    found = set(line for line in SUMMARY_LINE.findall(process.stdout) if line[1] not in MOMENT_CHECKS)
     return process, recap, found
 
 
