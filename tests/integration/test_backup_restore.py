@@ -126,8 +126,8 @@ def test_an_archive_that_does_not_match_its_checksum_is_not_restored(run_module,
     assert from_set["rc"] == 1 and "has a checksum that holds" in from_set["msg"]
 
 
-def test_a_restore_that_does_not_fit_or_would_replace_the_root_folder_is_refused_untouched(run_module, tmp_path, estate,
-                                                                                            tmpfs):
+def test_a_restore_that_does_not_fit_or_would_replace_the_root_folder_is_refused_untouched(
+        run_module, tmp_path, estate, tmpfs):
     archive = archived(run_module, estate, tmp_path / "backups")
     small = tmpfs("64k")
     (small / "appdata").mkdir()
