@@ -8,15 +8,14 @@ into one. The archive's members are taken as data, never as instructions: a name
 .., or lies under a symbolic link of the archive itself, and a hard link to anything but a file already restored,
 stop the restore before anything outside the new folder is touched."""
 
-import hashlib
 import os
 import posixpath
 import stat
 import tarfile
 import zlib
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import FormatError, detect_format, open_stream
-from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK
+from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import FormatError, check_tar_end, detect_format, open_stream
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK, sha256_stream
 
 MEMBER_KINDS = ((tarfile.TarInfo.isdir, "dir"), (tarfile.TarInfo.isfile, "file"), (tarfile.TarInfo.issym, "link"),
                 (tarfile.TarInfo.islnk, "hardlink"), (tarfile.TarInfo.isfifo, "fifo"), (tarfile.TarInfo.ischr, "chr"),
@@ -45,24 +44,19 @@ def _entry(kind, mode, uid, gid, owners, extra=None):
     return (kind, None if kind == "link" else stat.S_IMODE(mode), (uid, gid) if owners else None, extra)
 
 
-def _digest(stream):
-    digest, size = hashlib.sha256(), 0
-    for block in iter(lambda: stream.read(CHUNK), b""):
-        digest.update(block)
-        size += len(block)
-    return digest.hexdigest(), size
-
-
 def _members(path):
     """(member, path inside the folder, kind, file object of a file's content or None) of each member, in order."""
     stream = open_stream(path, tar_compression(path))
+    members = 0
     try:
         with tarfile.open(fileobj=stream, mode="r|") as archive:
             for member in archive:
+                members += 1
                 kind = next((name for test, name in MEMBER_KINDS if test(member)), None)
                 if kind is None:
                     raise FormatError("member %s is of a kind tar cannot restore here" % member.name)
                 yield member, member_path(member.name), kind, archive.extractfile(member) if kind == "file" else None
+            check_tar_end(stream, members)
     except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
         raise FormatError("cannot read the archive %s: %s" % (path, error))
     finally:
@@ -94,7 +88,7 @@ def archive_state(path, owners):
             continue
         extra = None
         if kind == "file":
-            extra, size = _digest(content)
+            extra, size = sha256_stream(content)
             total += size
         elif kind == "link":
             extra = member.linkname
@@ -130,7 +124,7 @@ def folder_state(folder, owners):
                 kind = "file"
                 fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
                 with os.fdopen(fd, "rb") as stream:
-                    extra = _digest(stream)[0]
+                    extra = sha256_stream(stream)[0]
             elif stat.S_ISFIFO(mode):
                 kind = "fifo"
             elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):

@@ -216,6 +216,13 @@ def check_stream(path, compression, kind):
     return details
 
 
+def check_tar_end(stream, members):
+    """tar stops at its end-of-archive blocks, and also, silently, at a damaged header: what follows must be zeros.
+    Reading on to the end also lets gzip check its CRC and length, and zstd its frame checksum."""
+    if any(block.strip(b"\0") for block in iter(lambda: stream.read(CHUNK), b"")):
+        raise FormatError("data follows the end of the archive after %d members: a damaged header" % members)
+
+
 def check_tar(path, compression):
     """List every member and read every byte of a tar, tar.gz or tar.zst."""
     stream = open_stream(path, compression)
@@ -231,10 +238,7 @@ def check_tar(path, compression):
                     if size != member.size:
                         raise FormatError("member %s is cut short (%d of %d bytes)" % (member.name, size, member.size))
                     total += size
-        # tar stops at its end-of-archive blocks, and also, silently, at a damaged header: what follows must be
-        # zeros. Reading on to the end also lets gzip check its CRC and length, and zstd its frame checksum.
-        if any(block.strip(b"\0") for block in iter(lambda: stream.read(CHUNK), b"")):
-            raise FormatError("data follows the end of the archive after %d members: a damaged header" % members)
+        check_tar_end(stream, members)
     except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
         raise FormatError("tar archive broken after %d members: %s" % (members, error))
     finally:

@@ -70,12 +70,18 @@ def read_regular_file(path):
         return stream.read()
 
 
+def sha256_stream(stream):
+    """(SHA-256 in hex, bytes read) of what is left of a binary stream."""
+    digest, size = hashlib.sha256(), 0
+    for block in iter(lambda: stream.read(CHUNK), b""):
+        digest.update(block)
+        size += len(block)
+    return digest.hexdigest(), size
+
+
 def sha256_file(path):
-    digest = hashlib.sha256()
     with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return sha256_stream(stream)[0]
 
 
 def checksum_sidecar(path):

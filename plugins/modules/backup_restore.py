@@ -123,29 +123,27 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._archives impor
     differences,
     extract,
     folder_state,
-    tar_compression,
     volume_folder,
 )
-from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import FormatError, backup_set, check_tar
+from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import FormatError, backup_set
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import fsync_path, read_checksum, sha256_file
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
 from ansible_collections.upkeep.maintenance.plugins.module_utils._sqlite import BACKUP_STAMP_FORMAT
 
 
 def checked_archive(src, pattern):
-    """The archive to restore: src itself, or the newest archive of the folder src whose checksum holds; the archive
-    must match its sidecar and read to its end."""
+    """The archive to restore: src itself, which must match its sidecar when it has one, or the newest archive of the
+    folder src whose checksum holds. archive_state then reads it to its end before anything is touched."""
     if os.path.isdir(src):
-        candidates = [path for path in reversed(backup_set(src, pattern)) if read_checksum(path) == sha256_file(path)]
-        if not candidates:
+        # Newest first, each hashed only until one holds.
+        archive = next((path for path in reversed(backup_set(src, pattern)) if read_checksum(path) == sha256_file(path)), None)
+        if archive is None:
             raise FormatError("no archive in %s matching %s has a checksum that holds" % (src, pattern))
-        archive = candidates[0]
     else:
         archive = src
         expected = read_checksum(archive)
         if expected is not None and expected != sha256_file(archive):
             raise FormatError("%s does not match its checksum sidecar: not restored" % archive)
-    check_tar(archive, tar_compression(archive))
     return archive
 
 

@@ -212,3 +212,15 @@ def test_a_volume_in_use_is_refused_then_put_back_once_its_container_stops(run_m
         if container:
             docker("rm", "--force", container, check=False)
         docker("volume", "rm", volume, check=False)
+
+
+def test_an_archive_with_data_after_its_end_is_not_restored(run_module, tmp_path, estate):
+    """tar stops silently at a damaged header; what follows the end of the archive must be zeros."""
+    archive = tmp_path / "appdata.tar"
+    subprocess.run(["tar", "--create", "--file", str(archive), "--directory", str(tmp_path), "appdata"], check=True)
+    with open(str(archive), "ab") as handle:
+        handle.write(b"\0" * 1024 + b"ustar, but damaged" + b"\0" * 1000)
+    before = tree(estate)
+    result = run_module("backup_restore", src=str(archive), dest=str(estate))
+    assert result["rc"] == 1 and "data follows the end of the archive" in result["msg"], result
+    assert tree(estate) == before
