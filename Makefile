@@ -98,11 +98,22 @@ postgresql:
 	rm -rf $(dir $@)debs
 	touch $@
 
+# What the Makefile provides (Docker, Compose, the German locale, promtool) must be there: a test that finds it missing
+# fails instead of skipping (tests/prerequisites.py).
 pytest: venv collection postgresql images .build/prometheus/.done ## Unit and integration tests (real SQLite, PostgreSQL, TLS, HTTP servers, Docker)
-	$(BIN)/pytest tests/unit tests/integration
+	UPKEEP_PREREQUISITES=required $(BIN)/pytest tests/unit tests/integration
+
+# The execution environment of the ssh scenario: ansible-core and ansible-runner for Debian 13's Python, as an EE
+# image has them, installed into a folder that the scenario mounts into a Debian 13 container (tests/images has no
+# registry to build an image from).
+.build/ee/.done: requirements/core-2.21.txt
+	rm -rf $(dir $@)
+	$(or $(PYTHON313),$(error no Python 3.13 for the execution environment: set PYTHON313)) -m pip install -q \
+	  --target $(dir $@)site --only-binary=:all: -r $<
+	touch $@
 
 # Each image is named by a hash of what builds it; UPKEEP_IMAGE_<SUITE> picks another image (from a registry, say).
-molecule: venv collection images ## Molecule scenarios in Debian 12 and 13 containers
+molecule: venv collection images tarball .build/ee/.done ## Molecule scenarios in Debian 12 and 13 containers
 	export UPKEEP_IMAGE_BOOKWORM=$${UPKEEP_IMAGE_BOOKWORM:-$$(bash tests/images/build.sh bookworm)}; \
 	export UPKEEP_IMAGE_TRIXIE=$${UPKEEP_IMAGE_TRIXIE:-$$(bash tests/images/build.sh trixie)}; \
 	for scenario in $$(cd molecule && ls */molecule.yml | cut -d/ -f1); do $(BIN)/molecule test -s $$scenario; done
@@ -135,14 +146,16 @@ importer: tarball .build/importer/.done ## galaxy-importer on the tarball, offli
 
 # The collection as users install it: the tarball into an empty collections path, with nothing but ansible-core,
 # on the oldest and the newest ansible-core; then the modules on the oldest managed-host Python.
-install-test: venv collection postgresql .build/prometheus/.done tarball importer .build/core-2.16/.done .build/core-2.21/.done .build/modules-py39/.done ## Install the tarball with plain ansible-core 2.16 and 2.21 and run it; modules on Python 3.9
+install-test: venv collection postgresql images .build/prometheus/.done tarball importer .build/core-2.16/.done .build/core-2.21/.done .build/modules-py39/.done ## Install the tarball with plain ansible-core 2.16 and 2.21 and run it; modules on Python 3.9
 	for core in .build/core-2.16 .build/core-2.21; do \
 	  UPKEEP_CORE_VENV=$(CURDIR)/$$core UPKEEP_TARBALL=$(CURDIR)/$(TARBALL) $(BIN)/pytest -p no:cacheprovider tests/install; \
 	done
-	UPKEEP_MODULE_PYTHON=$(CURDIR)/.build/modules-py39/bin/python $(BIN)/pytest -p no:cacheprovider tests/integration
+	UPKEEP_PREREQUISITES=required UPKEEP_MODULE_PYTHON=$(CURDIR)/.build/modules-py39/bin/python \
+	  $(BIN)/pytest -p no:cacheprovider tests/integration
 
-# pytest last, so that its closing line ("N passed") ends the output.
-test: venv collection lint sanity install-test molecule pytest ## Everything CI runs: lint, sanity, install test, Molecule, pytest
+# pytest last, so that its closing line ("N passed") ends the output. The images (and the Docker engine they need) come
+# before every test that runs containers.
+test: venv collection lint sanity images install-test molecule pytest ## Everything CI runs: lint, sanity, install test, Molecule, pytest
 
 bench: venv collection postgresql images ## The benchmarks of bench/, each against its baseline
 	$(BIN)/python bench/sqlite_vacuum.py

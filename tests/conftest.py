@@ -16,6 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 import estate  # noqa: E402  (tests/estate.py, found through the path set above)
+from prerequisites import missing  # noqa: E402
 
 
 def _collections_path():
@@ -132,7 +133,7 @@ def docker(*arguments, check=True):
 def docker_image():
     """The Debian test image on this machine's Docker engine (tests/images/build.sh makes it once, with no registry)."""
     if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
-        pytest.skip("no Docker engine answers (make images starts one)")
+        missing("no Docker engine answers (make images starts one)")
     return subprocess.run(["bash", os.path.join(ROOT, "tests", "images", "build.sh"), "bookworm"], capture_output=True,
                           text=True, check=True).stdout.strip()
 
@@ -169,7 +170,7 @@ def pg_server(request):
     import pgserver
     messages = SERVER_LANGUAGES[request.param]
     if messages != "C" and not locale_installed(messages):
-        pytest.skip("the %s locale is not installed (make postgresql installs it)" % messages)
+        missing("the %s locale is not installed (make postgresql installs it)" % messages)
     server = pgserver.Server(settings=dict(lc_messages="'%s'" % messages)).start()
     server.english = messages == "C"
     yield server

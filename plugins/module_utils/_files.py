@@ -9,6 +9,7 @@ sha256sum-style sidecars."""
 import errno
 import glob
 import hashlib
+import itertools
 import os
 import re
 import stat
@@ -142,6 +143,42 @@ def space_by_file_system(needs):
         if label is not None:
             file_systems[device]["labels"].append(label)
     return list(file_systems.values())
+
+
+def numbered_names(folder, stem, suffix):
+    """STEM SUFFIX in folder, then STEM.1 SUFFIX, STEM.2 SUFFIX and so on."""
+    yield os.path.join(folder, stem + suffix)
+    for serial in itertools.count(1):
+        yield os.path.join(folder, "%s.%d%s" % (stem, serial, suffix))
+
+
+def unused_name(folder, stem, suffix):
+    """The first of numbered_names that no file has now."""
+    return next(name for name in numbered_names(folder, stem, suffix) if not os.path.lexists(name))
+
+
+# A file system without hard links (some network and FUSE mounts, vfat) answers one of these.
+NO_HARD_LINKS = (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK)
+
+
+def rename_unused(temporary, folder, stem, suffix):
+    """Gives the file at temporary the first of numbered_names free, never replacing a file, and returns it. Hosts
+    writing into one shared folder may pick the same name in the same second: a hard link fails on a name taken,
+    where a look followed by a rename would replace the other host's file. Without hard links, a look and a rename."""
+    for name in numbered_names(folder, stem, suffix):
+        try:
+            os.link(temporary, name)
+        except FileExistsError:
+            continue
+        except OSError as error:
+            if error.errno not in NO_HARD_LINKS:
+                raise
+            if os.path.lexists(name):
+                continue
+            os.rename(temporary, name)
+            return name
+        os.unlink(temporary)
+        return name
 
 
 def write_checksum(path, digest, mode):

@@ -21,7 +21,13 @@ import tempfile
 
 from urllib.parse import quote
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK, fsync_path, remove_if_present, space_by_file_system
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import (
+    CHUNK,
+    fsync_path,
+    remove_if_present,
+    space_by_file_system,
+    unused_name,
+)
 
 SQLITE_COMMON_ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
@@ -241,14 +247,7 @@ def list_backups(folder, db_path):
 
 
 def unused_backup_path(folder, db_path, when):
-    name = backup_name(db_path, when)
-    candidate = os.path.join(folder, name)
-    stem, suffix = os.path.splitext(name)
-    serial = 0
-    while os.path.lexists(candidate):
-        serial += 1
-        candidate = os.path.join(folder, "%s.%d%s" % (stem, serial, suffix))
-    return candidate
+    return unused_name(folder, *os.path.splitext(backup_name(db_path, when)))
 
 
 def online_backup(source, folder, final_name, mode):

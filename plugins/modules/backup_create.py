@@ -159,7 +159,9 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._files import (
     parse_mode,
     read_checksum,
     remove_if_present,
+    rename_unused,
     sha256_file,
+    unused_name,
     write_checksum,
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._postgresql import (
@@ -194,14 +196,9 @@ def existing(dest, name_prefix, name_suffix):
     return [os.path.join(dest, name) for _stamp, _sequence, name in reversed(found)]
 
 
-def unused_name(dest, name_prefix, name_suffix):
-    """PREFIX-STAMP.SUFFIX, or PREFIX-STAMP.N.SUFFIX when a backup of the same second exists."""
-    stem = "%s-%s" % (name_prefix, datetime.datetime.now(datetime.timezone.utc).strftime(STAMP))
-    final, sequence = os.path.join(dest, stem + name_suffix), 0
-    while os.path.lexists(final):
-        sequence += 1
-        final = os.path.join(dest, "%s.%d%s" % (stem, sequence, name_suffix))
-    return final
+def backup_stem(name_prefix):
+    """PREFIX-STAMP: a backup is named STEM.SUFFIX, or STEM.N.SUFFIX when one of the same second exists."""
+    return "%s-%s" % (name_prefix, datetime.datetime.now(datetime.timezone.utc).strftime(STAMP))
 
 
 def dump_postgresql(module, params, temporary):
@@ -277,8 +274,9 @@ def main():
     target = params["db"] if params["kind"] == "postgresql" else params["src"]
 
     try:
-        if not os.path.isdir(dest) and not module.check_mode:
-            os.makedirs(dest, 0o700)
+        if not module.check_mode:
+            # Hosts backing up into one shared folder at once may make it together.
+            os.makedirs(dest, 0o700, exist_ok=True)
         backups = existing(dest, name_prefix, name_suffix) if os.path.isdir(dest) else []
     except OSError as error:
         module.fail_json(msg="cannot use %s as the backup folder: %s" % (dest, error.strerror or error))
@@ -288,7 +286,8 @@ def main():
             and read_checksum(newest) == sha256_file(newest):
         result.update(path=newest, size=os.path.getsize(newest), sha256=read_checksum(newest), outcome="reused")
     else:
-        final = unused_name(dest, name_prefix, name_suffix)
+        stem = backup_stem(name_prefix)
+        final = unused_name(dest, stem, name_suffix)
         if module.check_mode:
             result.update(changed=True, path=final, size=0, sha256=None, outcome="planned")
         else:
@@ -297,7 +296,7 @@ def main():
                 remove_if_present(temporary)
                 result.update(path=newest, size=os.path.getsize(newest), sha256=digest, outcome="identical")
             else:
-                os.rename(temporary, final)
+                final = rename_unused(temporary, dest, stem, name_suffix)
                 write_checksum(final, digest, params["mode"])
                 fsync_path(dest)
                 result.update(changed=True, path=final, size=os.path.getsize(final), sha256=digest, outcome="created",

@@ -450,8 +450,8 @@ class Window(object):
             result["resumed"] = previous
         if not self.module.check_mode:
             for path in (params["state_file"], params["flag_file"]):
-                if path and not os.path.isdir(os.path.dirname(path)):
-                    os.makedirs(os.path.dirname(path), 0o755)
+                if path:
+                    os.makedirs(os.path.dirname(path), 0o755, exist_ok=True)
             # Recorded before anything is stopped, so that a run dying half-way still knows what to start again.
             write_atomically(params["state_file"], json.dumps(record, indent=2) + "\n", 0o600)
             if params["flag_file"]:

@@ -92,9 +92,8 @@ def main():
     changed = current != module.params["content"] or (os.stat(path).st_mode & 0o7777) != mode
     if changed and not module.check_mode:
         try:
-            folder = os.path.dirname(path)
-            if not os.path.isdir(folder):
-                os.makedirs(folder, 0o755)
+            # Several hosts of one machine (local connections) may write into one folder at once.
+            os.makedirs(os.path.dirname(path), 0o755, exist_ok=True)
             write_atomically(path, module.params["content"], mode)
         except OSError as error:
             module.fail_json(msg="%s: %s" % (error.filename or path, error.strerror))

@@ -185,6 +185,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._files import (
     parse_mode,
     read_checksum,
     remove_if_present,
+    rename_unused,
     sha256_file,
     write_checksum,
 )
@@ -224,9 +225,10 @@ def back_up(module, mode):
     path, dest = module.params["path"], module.params["dest"]
     folder_mode = is_folder(dest)
     folder = dest.rstrip(os.sep) if folder_mode else os.path.dirname(os.path.abspath(dest))
-    if folder_mode and not os.path.exists(folder) and not module.check_mode:
+    if folder_mode and not module.check_mode:
         try:
-            os.makedirs(folder, 0o700)
+            # Hosts backing up into one shared folder at once may make it together.
+            os.makedirs(folder, 0o700, exist_ok=True)
         except OSError as error:
             module.fail_json(msg="%s: cannot create the backup folder: %s" % (folder, error.strerror))
     if os.path.exists(folder) or not module.check_mode:
@@ -258,7 +260,10 @@ def back_up(module, mode):
         remove_if_present(temporary)
         return (dict(changed=False, backup=previous, checksum=digest, size=size),
                 "an identical backup exists: %s" % previous)
-    os.rename(temporary, final)
+    if folder_mode:
+        final = rename_unused(temporary, folder, *os.path.splitext(os.path.basename(final)))
+    else:
+        os.rename(temporary, final)
     write_checksum(final, digest, mode)
     return (dict(changed=True, backup=final, checksum=digest, size=size),
             "backup written: %s (%s)" % (final, human_bytes(size)))

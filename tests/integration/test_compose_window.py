@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 from estate import make_bloated
+from prerequisites import missing
 
 COMPOSE_FILE = """
 services:
@@ -46,7 +47,7 @@ def compose_command():
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, docker_image):
     if not compose_command():
-        pytest.skip("no Compose is installed (make images installs one)")
+        missing("no Compose is installed (make images installs one)")
     folder = tmp_path_factory.mktemp("shop")
     (folder / "docker-compose.yml").write_text(COMPOSE_FILE.format(image=docker_image))
     # The project is named by its .env, as runbook 003's is, not by its folder: the modules must find it by that name.

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from mailserver import MailServer
+from prerequisites import missing
 
 PLAYBOOK = """
 - name: A run with findings
@@ -225,7 +226,7 @@ RULES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abs
 def prometheus_tool(name):
     path = os.path.join(PROMETHEUS_BIN, name)
     if not os.path.exists(path):
-        pytest.skip("%s is not unpacked in .build/prometheus (make pytest does it)" % name)
+        missing("%s is not unpacked in .build/prometheus (make pytest does it)" % name)
     return path
 
 
