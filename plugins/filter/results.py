@@ -400,10 +400,11 @@ def upkeep_prometheus(report, host):
     return "\n".join(lines) + "\n"
 
 
-def upkeep_notification(report, severities, hosts=None, on_change=False):
+def upkeep_notification(report, severities, hosts=None, on_change=False, checks=()):
     """Slack-compatible webhook payload for the findings of the hosts (all by default), or None when none has one of
-    the severities. On change, only the findings new since the previous run and those it resolved are sent, so that a
-    check run every few minutes alerts once when a state changes, not on every run."""
+    the severities, or is a problem of one of the checks always notified (a window's overrun, a warning). On change,
+    only the findings new since the previous run and those it resolved are sent, so that a check run every few minutes
+    alerts once when a state changes, not on every run."""
     if on_change:
         changes = report.get("changes") or dict(new=[entry for entry in report["entries"] if entry["status"] in PROBLEMS],
                                                 resolved=[])
@@ -411,7 +412,9 @@ def upkeep_notification(report, severities, hosts=None, on_change=False):
         severities = list(severities) + ["resolved"]
     else:
         candidates = report["entries"]
-    chosen = [entry for entry in candidates if entry["status"] in severities and (hosts is None or entry["host"] in hosts)]
+    chosen = [entry for entry in candidates
+              if (entry["status"] in severities or (entry["check"] in checks and entry["status"] in PROBLEMS))
+              and (hosts is None or entry["host"] in hosts)]
     if not chosen:
         return None
     text = "%s maintenance: %s on %s\n%s" % (report["run"], report["status"].upper(), plural(len(report["hosts"]), "host"), "\n".join(

@@ -97,8 +97,9 @@ def iso(moment):
 
 
 def expand_files(files, patterns, warning, critical):
-    """(path, compiled patterns, warning, critical) for every file, globs expanded: each file is a path or a dict with
-    path and its own patterns, warning and critical. ValueError names a bad one."""
+    """(path, compiled patterns, warning, critical, the file as given, whether it has limits of its own) for every
+    file, globs expanded: each file is a path or a dict with path and its own patterns, warning and critical.
+    ValueError names a bad one."""
     wanted = []
     for spec in files:
         spec = spec if isinstance(spec, dict) else dict(path=spec)
@@ -116,26 +117,53 @@ def expand_files(files, patterns, warning, critical):
             # A glob may match pipes and sockets beside the logs (a FIFO log sink, say): only regular files are read.
             if is_glob(spec["path"]) and not is_regular_file(path):
                 continue
-            wanted.append((path, compiled) + limits)
+            wanted.append((path, compiled) + limits + (spec["path"], "warning" in spec or "critical" in spec))
     return wanted
 
 
+def _judged(matches, warning, critical):
+    return "critical" if matches > critical else "warning" if matches > warning else "ok"
+
+
+def _limits(window, warning, critical):
+    return "in %s (warning above %d, critical above %d)" % (human_duration(window), warning, critical)
+
+
 def count_errors(files, patterns, window, warning, critical):
-    """(a result per file, a log_errors entry per file) of the lines matching within the last window seconds."""
+    """(a result per file, the log_errors entries) of the lines matching within the last window seconds. The files
+    are judged together against warning and critical, as a runbook's "more than 100 errors in the week" means all of
+    a host's logs, in one entry with each file's count in its details; a file with limits of its own is judged on
+    its own, and one that cannot be read is a failed entry of its own."""
     now = time.time()
-    results, entries = [], []
-    for path, compiled, file_warning, file_critical in expand_files(files, patterns, warning, critical):
+    results, entries, pooled, given = [], [], [], []
+    for path, compiled, file_warning, file_critical, spec_path, own_limits in expand_files(files, patterns, warning,
+                                                                                          critical):
         try:
             matches, first, last = scan(path, compiled, now - window, now)
         except (IOError, OSError) as error:
             result = dict(path=path, matches=None, first=None, last=None, status="failed",
                           message="cannot read %s: %s" % (path, error.strerror or error))
         else:
-            status = "critical" if matches > file_critical else "warning" if matches > file_warning else "ok"
-            result = dict(path=path, matches=matches, first=iso(first), last=iso(last), status=status,
-                          message="%d matching lines in %s (warning above %d, critical above %d)" % (
-                              matches, human_duration(window), file_warning, file_critical))
+            result = dict(path=path, matches=matches, first=iso(first), last=iso(last),
+                          status=_judged(matches, file_warning, file_critical),
+                          message="%d matching lines %s" % (matches, _limits(window, file_warning, file_critical)))
         results.append(result)
-        entries.append(result_entry("log_errors", path, result["status"], result["message"],
-                                    metrics=dict(matches=result["matches"]) if result["matches"] is not None else {}))
+        if own_limits or result["matches"] is None:
+            entries.append(result_entry("log_errors", path, result["status"], result["message"],
+                                        metrics=dict(matches=result["matches"]) if result["matches"] is not None else {}))
+        else:
+            pooled.append(result)
+            given += [spec_path] if spec_path not in given else []
+    if pooled:
+        total = sum(result["matches"] for result in pooled)
+        status = _judged(total, warning, critical)
+        summary = "%d matching lines %s" % (total, _limits(window, warning, critical))
+        if len(pooled) > 1:
+            summary += " over %d files: %s" % (len(pooled), ", ".join(
+                "%s %d" % (os.path.basename(result["path"]), result["matches"]) for result in pooled))
+        for result in pooled:
+            result["status"] = status
+        entries.insert(0, result_entry("log_errors", ", ".join(given), status, summary, metrics=dict(matches=total),
+                                       details=dict(files=[dict(path=result["path"], matches=result["matches"])
+                                                           for result in pooled])))
     return results, entries

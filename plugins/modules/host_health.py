@@ -110,11 +110,11 @@ options:
     type: str
     default: 24h
   log_warning:
-    description: More error lines than this in a log within O(log_window) is a warning.
+    description: More error lines than this in all the logs together within O(log_window) is a warning (a log with limits of its own is judged alone).
     type: int
     default: 10
   log_critical:
-    description: More error lines than this in a log within O(log_window) is critical.
+    description: More error lines than this in all the logs together within O(log_window) is critical.
     type: int
     default: 100
   fail_on:

@@ -13,7 +13,9 @@ description:
     by the time stamp at the start of the line (ISO 8601, syslog and web server access log forms are recognised;
     a line without one, such as a stack trace, has the time of the line before it). In a file without any time
     stamps, every matching line counts when the file was modified within the window.
-  - More matches than O(warning) is a warning, more than O(critical) critical.
+  - The files are judged together, as a runbook's "more than 100 errors in the week" means all of a host's logs - more
+    matches in all of them than O(warning) is a warning, more than O(critical) critical - in one entry holding each
+    file's count. A file given with a C(warning) or C(critical) of its own is judged on its own.
   - Only counts are returned, never the lines themselves, so that no secret logged by an application reaches a report.
 author:
   - upkeep.maintenance contributors (@upkeep)
@@ -24,7 +26,8 @@ extends_documentation_fragment:
 options:
   files:
     description:
-      - Log files (globs allowed), each a path or a dict with C(path) and its own C(patterns), C(warning), C(critical).
+      - Log files (globs allowed), each a path or a dict with C(path) and its own C(patterns), C(warning), C(critical);
+        a file with a C(warning) or C(critical) of its own is judged apart from the others.
     type: list
     elements: raw
     required: true
@@ -40,11 +43,11 @@ options:
     type: str
     default: 24h
   warning:
-    description: More matching lines than this in the window is a warning.
+    description: More matching lines than this in the window, in all the files together, is a warning.
     type: int
     default: 10
   critical:
-    description: More matching lines than this in the window is critical.
+    description: More matching lines than this in the window, in all the files together, is critical.
     type: int
     default: 100
 """
@@ -68,7 +71,9 @@ files:
   sample: [{"path": "/var/log/app/app.log", "matches": 12, "first": "2026-11-22T09:00:00Z", "last": "2026-11-23T01:00:00Z",
             "status": "warning", "message": "12 matching lines in 24.0h"}]
 upkeep_results:
-  description: One V(log_errors) entry per file.
+  description:
+    - One V(log_errors) entry for the files judged together (its target the files as given, its C(matches) their total,
+      C(details.files) each file's count), and one per file judged on its own or that could not be read.
   returned: always
   type: list
   elements: dict

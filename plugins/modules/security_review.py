@@ -78,12 +78,13 @@ options:
     type: str
     default: 24h
   failed_logins_warning:
-    description: More failed logins than this in the window, in one log, is a warning.
+    description: More failed logins than this in the window, in all the logs together, is a warning.
     type: int
     default: 20
   login_logs:
     description:
-      - Application logs whose failed logins count as well, each on its own against O(failed_logins_warning).
+      - Application logs whose failed logins count as well, together with the authentication log's against
+        O(failed_logins_warning).
     type: list
     elements: dict
     default: []
@@ -313,7 +314,8 @@ class Review(object):
         return results
 
     def failed_logins(self, window):
-        """The authentication log's failed logins, then each application log's, each a finding above the threshold."""
+        """The authentication log's failed logins, then each application log's; one finding when all of them together
+        pass the threshold, as an attack spread over the SSH daemon and an application is still one attack."""
         log = self.params["auth_log"] or next(
             (candidate for candidate in ("/var/log/auth.log", "/var/log/secure") if os.path.exists(candidate)), None)
         found = self.count_failed_logins(log, FAILED_LOGIN, window) if log and os.path.exists(log) else dict(
@@ -327,6 +329,22 @@ class Review(object):
                 except OSError as error:
                     self.finding("security_failed_logins", path, "failed", "cannot read the log: %s" % (
                         error.strerror or error))
+        counted = [log for log in [found] + found["applications"] if log["count"] is not None]
+        total = sum(log["count"] for log in counted)
+        if total > self.params["failed_logins_warning"]:
+            sources = {}
+            for log in counted:
+                for source in log["all_sources"]:
+                    sources[source["address"]] = sources.get(source["address"], 0) + source["count"]
+            ranked = sorted(sources.items(), key=lambda item: (-item[1], item[0]))
+            self.finding("security_failed_logins", ", ".join(log["log"] for log in counted), "warning",
+                         "%d failed logins in %s, most from %s%s" % (
+                             total, human_duration(window), ", ".join("%s (%d)" % source for source in ranked[:3]),
+                             "; %s" % ", ".join("%s %d" % (os.path.basename(log["log"]), log["count"]) for log in counted)
+                             if len(counted) > 1 else ""),
+                         failed_logins=total)
+        for log in counted:
+            del log["all_sources"]
         return found
 
     def count_failed_logins(self, log, pattern, window):
@@ -348,11 +366,7 @@ class Review(object):
                 sources[key] = sources.get(key, 0) + 1
         ranked = [dict(address=address, count=total) for address, total in
                   sorted(sources.items(), key=lambda item: (-item[1], item[0]))]
-        if count > self.params["failed_logins_warning"]:
-            self.finding("security_failed_logins", log, "warning", "%d failed logins in %s, most from %s" % (
-                count, human_duration(window), ", ".join("%s (%d)" % (s["address"], s["count"]) for s in ranked[:3])),
-                failed_logins=count)
-        return dict(log=log, count=count, sources=ranked[:20])
+        return dict(log=log, count=count, sources=ranked[:20], all_sources=ranked)
 
 
 def main():

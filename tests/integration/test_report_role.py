@@ -70,9 +70,9 @@ def receivers(tmp_path):
     webhook.shutdown()
 
 
-def run_playbook(tmp_path, collections_path, *options, **variables):
+def run_playbook(tmp_path, collections_path, *options, text=PLAYBOOK, **variables):
     playbook = tmp_path / "run.yml"
-    playbook.write_text(PLAYBOOK)
+    playbook.write_text(text)
     extra = json.dumps(dict(variables, report_dir=str(tmp_path / "reports"), report_textfile_dir=str(tmp_path / "metrics"),
                             report_run_name="weekly"))
     return subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
@@ -118,6 +118,32 @@ def test_no_notification_without_findings_of_the_chosen_severities_and_the_failu
 
     failing = run_playbook(tmp_path, collections_path, report_fail_on="critical")
     assert failing.returncode == 2 and "weekly maintenance ended critical" in failing.stdout
+
+
+def test_each_channel_hears_its_severities_and_an_overrun_window_is_always_notified(tmp_path, collections_path,
+                                                                                     receivers):
+    webhook, mail = receivers
+    warnings_only = PLAYBOOK.replace(
+        """          - "{{ 'database is corrupt' | upkeep.maintenance.upkeep_entry('sqlite_integrity', '/srv/inv.db', 'critical') }}"
+""", """          - "{{ 'the weekly window passed its deadline' | upkeep.maintenance.upkeep_entry('window_deadline', 'weekly',
+                                                                                          'warning') }}"
+""")
+    process = run_playbook(tmp_path, collections_path, text=warnings_only, report_webhook_url=webhook,
+                           report_email_to=["ops@example.com"], report_smtp_host="127.0.0.1", report_smtp_port=mail.port,
+                           report_webhook_notify_on=["critical", "failed"], report_email_notify_on=["warning", "critical"])
+    assert process.returncode == 0, process.stdout + process.stderr
+    # The chat hears of the overrun alone, the warning it is always sent; the mail carries every warning.
+    [payload] = Webhook.received
+    assert "WARNING localhost weekly: the weekly window passed its deadline" in payload["text"]
+    assert "cert_expiry" not in payload["text"]
+    [delivered] = mail.mailbox.received
+    assert delivered["message"]["Subject"] == "weekly maintenance: WARNING"
+
+    Webhook.received.clear()
+    mail.mailbox.received.clear()
+    unasked = run_playbook(tmp_path, collections_path, text=warnings_only, report_webhook_url=webhook,
+                           report_notify_checks=[])
+    assert unasked.returncode == 0 and Webhook.received == []
 
 
 def test_the_report_is_written_when_its_notifications_fail_and_says_so_without_the_secrets(tmp_path, collections_path,

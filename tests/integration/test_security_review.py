@@ -98,7 +98,7 @@ def test_placeholders_written_as_runbook_templates_write_them_are_found_by_patte
     assert bad["failed"] and "missing )" in bad["msg"]
 
 
-def test_failed_logins_of_the_applications_logs_count_each_against_the_threshold(run_module, tmp_path):
+def test_failed_logins_of_every_log_count_together_against_the_threshold(run_module, tmp_path):
     now = time.time()
 
     def stamp(minutes):
@@ -120,7 +120,12 @@ def test_failed_logins_of_the_applications_logs_count_each_against_the_threshold
     counted = dict((os.path.basename(found["log"]), found) for found in result["failed_logins"]["applications"])
     assert counted["api.log"]["count"] == 15 and counted["api.log"]["sources"][0] == dict(address="203.0.113.9", count=12)
     assert counted["hub.jsonl"]["count"] == 7 and counted["hub.jsonl"]["sources"] == [dict(address="192.0.2.44", count=7)]
-    findings = dict((os.path.basename(entry["target"]), entry["status"]) for entry in result["upkeep_results"]
+    findings = dict((entry["target"], (entry["status"], entry["summary"])) for entry in result["upkeep_results"]
                     if entry["check"] == "security_failed_logins")
-    # Above ten in api.log; hub.jsonl's seven are below it; the folder the glob also matched cannot be read.
-    assert findings == {"api.log": "warning", "pipe.log": "failed"}
+    # Fifteen in api.log and seven in hub.jsonl: 22 together, above ten; the folder the glob also matched cannot be read.
+    app = tmp_path / "app"
+    assert findings == {
+        "%s, %s" % (app / "api.log", app / "hub.jsonl"): (
+            "warning", "22 failed logins in 24 h, most from 203.0.113.9 (12), 192.0.2.44 (7), 198.51.100.2 (3); "
+                       "api.log 15, hub.jsonl 7"),
+        str(app / "pipe.log"): ("failed", "cannot read the log: a folder, not a regular file")}

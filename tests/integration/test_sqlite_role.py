@@ -19,7 +19,7 @@ def sqlite3_cli(db, sql):
     return subprocess.run(["sqlite3", db, sql], capture_output=True, text=True, check=True).stdout.strip()
 
 
-def run_role(tmp_path, collections_path, mode, databases):
+def run_role(tmp_path, collections_path, mode, databases, **settings):
     """The recap's counts and the entries the role recorded."""
     results = tmp_path / ("results-%s.json" % mode)
     playbook = tmp_path / "sqlite.yml"
@@ -29,7 +29,7 @@ def run_role(tmp_path, collections_path, mode, databases):
         post_tasks=[dict(name="Keep the results", **{"ansible.builtin.copy": dict(
             content=findings.entries_template(), dest=str(results), mode="0600")}, changed_when=False)])]))
     variables = dict(ansible_python_interpreter=sys.executable, sqlite_mode=mode, sqlite_databases=databases,
-                     sqlite_backup_dir=str(tmp_path / "backups"), sqlite_journal_mode="wal")
+                     sqlite_backup_dir=str(tmp_path / "backups"), sqlite_journal_mode="wal", **settings)
     process = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
                               "-e", json.dumps(variables), str(playbook)], capture_output=True, text=True, check=False,
                              env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_NOCOLOR="1"))
@@ -83,3 +83,21 @@ def test_retention_journal_mode_and_salvage_in_the_weekly_maintenance(tmp_path, 
     assert not by_check(again, "sqlite_retention")
     assert len(glob.glob(notes + ".recovered-*")) == 1
     assert len(glob.glob(str(tmp_path / "backups" / "*orders.db" / "orders-*.db"))) == 1
+
+
+def test_the_role_keeps_only_the_backups_its_retention_asks_for(tmp_path, collections_path):
+    app = str(tmp_path / "app.db")
+    retention = dict(keep=2, min_keep=1)
+    taken = []
+    for week in range(3):
+        estate.make_bloated(app, rows=3000)
+        recap, weekly = run_role(tmp_path, collections_path, "maintain", [dict(path=app)],
+                                 sqlite_backup_retention=retention)
+        assert recap["failed"] == 0
+        taken.append(by_check(weekly, "sqlite_backup")[app]["details"]["backup"])
+        pruned = [entry for entry in weekly if entry["check"] == "prune"]
+        assert [entry["metrics"]["files_pruned"] for entry in pruned] == [0 if week < 2 else 1], pruned
+    backups = sorted(glob.glob(str(tmp_path / "backups" / "*app.db" / "app-*.db")))
+    # The two newest of the three, each with its checksum; the oldest went with its sidecar.
+    assert backups == sorted(taken[1:])
+    assert sorted(glob.glob(str(tmp_path / "backups" / "*app.db" / "*.sha256"))) == [path + ".sha256" for path in backups]
