@@ -52,11 +52,9 @@ def _seconds(timestamp):
 
 
 def upkeep_report(hostvars, hosts, run, finished, registered=()):
-    """``registered`` names the task results the roles register rather than record: dicts of var, check, key and
-    once (a run_once result, which Ansible gives every host: its entries belong to the first host that has it)."""
+    """``registered`` names the task results the roles register rather than record: dicts of var, check and key."""
     entries = []
     reached = []
-    taken_once = set()
     for host in hosts:
         variables = hostvars.get(host) or {}
         own = list(variables.get("upkeep_results") or [])
@@ -67,10 +65,6 @@ def upkeep_report(hostvars, hosts, run, finished, registered=()):
             if not result:
                 continue
             seen = True
-            if spec.get("once"):
-                if spec["var"] in taken_once:
-                    continue
-                taken_once.add(spec["var"])
             own.extend(upkeep_entries(result, spec["check"], spec.get("key", "path")))
         if seen:
             reached.append(host)
@@ -280,6 +274,9 @@ def upkeep_markdown(report):
     ]
     if report.get("hosts_not_reached"):
         lines.append("| Not reached | %s |" % ", ".join(report["hosts_not_reached"]))
+    in_window = _in_window(report["entries"])
+    if in_window:
+        lines.append("| In a window | %s |" % ", ".join("%s: %s" % (entry["host"], entry["summary"]) for entry in in_window))
     if report.get("next_windows"):
         lines.append("| Next window | %s |" % ", ".join("%s %s" % (host, start) for host, start in sorted(report["next_windows"].items())))
     lines += [
@@ -366,11 +363,21 @@ def _durations(entries):
     return sorted(totals.items(), key=lambda item: (-item[1], item[0]))
 
 
+def _in_window(entries):
+    """The entries that say a host's window was open within its deadline when the run looked: what it stopped was
+    expected down."""
+    return [entry for entry in entries if entry["check"] == "window_open" and entry["status"] == "ok"]
+
+
 def upkeep_prometheus(report, host):
     """node_exporter textfile metrics of one host's part of the run."""
     run = _label(report["run"])
     entries = [entry for entry in report["entries"] if entry["host"] == host]
     lines = [
+        "# HELP upkeep_window_open 1 when a maintenance window was open within its deadline as the run looked: its "
+        "alerts wait.",
+        "# TYPE upkeep_window_open gauge",
+        'upkeep_window_open{run="%s"} %d' % (run, 1 if _in_window(entries) else 0),
         "# HELP upkeep_maintenance_last_run_timestamp_seconds When the maintenance run finished.",
         "# TYPE upkeep_maintenance_last_run_timestamp_seconds gauge",
         'upkeep_maintenance_last_run_timestamp_seconds{run="%s"} %d' % (run, _seconds(report["finished"])),

@@ -15,6 +15,11 @@ description:
   - Reads the usage of every mounted file system (or of the O(mounts) given), the available memory and the load
     average per core, against thresholds whose defaults come from common runbooks (disk 80 %/90 %, memory 85 %/95 %,
     load 80 %/150 % of the cores over five minutes).
+  - While a maintenance window of C(upkeep.maintenance.maintenance_window) is open on the host (its record in
+    O(window_state_file)), what the window stopped is expected - its services and Compose services not running, and
+    the endpoints, which answer with the maintenance page - and is V(ok), said so in a V(window_open) entry. A window
+    past its deadline expects nothing any more - its V(window_open) entry is critical, and so is what it stopped;
+    once it has closed, a service still down is critical as ever.
   - Returns what it read and a list of findings, as entries of the results contract.
 author:
   - upkeep.maintenance contributors (@upkeep)
@@ -117,6 +122,11 @@ options:
     description: More error lines than this in all the logs together within O(log_window) is critical.
     type: int
     default: 100
+  window_state_file:
+    description:
+      - The record of the host's open maintenance window, as C(upkeep.maintenance.maintenance_window) keeps it.
+    type: path
+    default: /var/lib/upkeep/maintenance-window.json
   fail_on:
     description:
       - Fail the task when a finding of this severity or worse exists, or V(never).
@@ -180,9 +190,13 @@ logs:
   returned: always
   type: list
   elements: dict
+window:
+  description: The open maintenance window - C(name), C(opened), C(deadline), C(past_deadline) - or null.
+  returned: always
+  type: dict
 upkeep_results:
-  description: One V(host_health) entry with the host's figures as metrics, then the RV(findings), then a
-    C(log_errors) entry per log of O(logs).
+  description: One V(host_health) entry with the host's figures as metrics, then a V(window_open) entry while a window
+    is open, then the RV(findings), then the C(log_errors) entries of O(logs).
   returned: always
   type: list
   elements: dict
@@ -211,6 +225,12 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._results import
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._logs import count_errors, expand_files
 from ansible_collections.upkeep.maintenance.plugins.module_utils._units import parse_duration
+from ansible_collections.upkeep.maintenance.plugins.module_utils._windows import (
+    STATE_FILE,
+    past_deadline,
+    read_record,
+    stopped_services,
+)
 
 PSEUDO_FILESYSTEMS = {"proc", "sysfs", "devtmpfs", "devpts", "tmpfs", "cgroup", "cgroup2", "overlay", "squashfs",
                       "securityfs", "pstore", "debugfs", "tracefs", "mqueue", "hugetlbfs", "autofs", "binfmt_misc",
@@ -226,21 +246,32 @@ def level(value, warning, critical):
 
 
 class Health(object):
-    def __init__(self, module):
+    def __init__(self, module, window):
         self.module = module
         self.params = module.params
         self.findings = []
+        # What an open window within its deadline stopped is expected; past its deadline, nothing is.
+        self.window = window if window and not past_deadline(window) else None
+        self.expected_services, self.expected_compose = stopped_services(self.window) if self.window else ([], {})
+        self.expected = []
 
     def finding(self, check, target, status, summary, **metrics):
         if status != "ok":
             self.findings.append(result_entry(check, target, status, summary, metrics=metrics))
+
+    def judge(self, status, what, stopped_by_window):
+        """A problem the open window explains is ok, and listed as expected."""
+        if status != "ok" and stopped_by_window:
+            self.expected.append(what)
+            return "ok"
+        return status
 
     def services(self):
         names = self.params["services"]
         states = service_states(self.module, names, service_manager(self.params["service_manager"]))
         results = []
         for name, state in zip(names, states):
-            status = "ok" if state == "active" else "critical"
+            status = self.judge("ok" if state == "active" else "critical", name, name in self.expected_services)
             results.append(dict(name=name, state=state, status=status))
             self.finding("health_service", name, status, "service %s is %s" % (name, state))
         return results
@@ -272,6 +303,10 @@ class Health(object):
                 if container["restarts"] > self.params["container_restarts_warning"]:
                     problems.append("restarted %d times" % container["restarts"])
                     status = "critical" if status == "critical" else "warning"
+                stopped = self.expected_compose.get(project)
+                status = self.judge(status, "%s/%s" % (project, container["service"] or container["name"]),
+                                    stopped is not None and container["state"] != "running"
+                                    and (not stopped or container["service"] in stopped))
                 results.append(dict(container, project=project, status=status))
                 if problems:
                     self.finding("health_container", "%s/%s" % (project, container["service"] or container["name"]), status,
@@ -286,6 +321,8 @@ class Health(object):
         with concurrent.futures.ThreadPoolExecutor(max_workers=min(16, len(endpoints))) as pool:
             results = list(pool.map(lambda endpoint: request_endpoint(endpoint, self.params["timeout"]), endpoints))
         for result in results:
+            # The window stopped the application and raised its maintenance page: its endpoints may not answer.
+            result["status"] = self.judge(result["status"], result["url"], self.window is not None)
             self.finding("health_endpoint", result["url"], result["status"], "%s: %s" % (result["url"], result["message"]),
                          duration_seconds=result["seconds"])
         return results
@@ -354,6 +391,21 @@ class Health(object):
                     disks=self.disks(), memory=self.memory(), load=self.load())
 
 
+def window_entry(window, expected):
+    """What the open window explains, or that it is past its deadline; None without a window."""
+    if not window:
+        return None
+    since = "the %s window open since %s" % (window.get("name", "maintenance"), window["opened"])
+    if past_deadline(window):
+        return result_entry("window_open", window.get("name", "maintenance"), "critical",
+                            "%s is past its deadline %s: what it stopped counts as down" % (since, window["deadline"]),
+                            metrics=dict(window_open=0))
+    return result_entry("window_open", window.get("name", "maintenance"), "ok", "%s%s: %s" % (
+        since, " until %s" % window["deadline"] if window.get("deadline") else "",
+        "expected down: %s" % ", ".join(expected) if expected else "all it stopped is back"),
+        metrics=dict(window_open=1), details=dict(expected=expected))
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -375,10 +427,12 @@ def main():
             log_window=dict(type="str", default="24h"),
             log_warning=dict(type="int", default=10),
             log_critical=dict(type="int", default=100),
+            window_state_file=dict(type="path", default=STATE_FILE),
             fail_on=dict(type="str", default="never", choices=["critical", "warning", "never"]),
         ),
         supports_check_mode=True)
     try:
+        window = read_record(module.params["window_state_file"])
         endpoint_specs(module.params["endpoints"])
         log_window = parse_duration(module.params["log_window"])
         # The logs are named and their patterns compiled before anything is checked.
@@ -390,13 +444,13 @@ def main():
         if module.params[name + "_warning"] > module.params[name + "_critical"]:
             module.fail_json(msg="%s_warning must not be above %s_critical" % (name, name))
 
-    health = Health(module)
+    health = Health(module, window)
     result = health.gather()
     worst_disk = max([disk.get("used_percent", 0) for disk in result["disks"]] or [0])
     containers = "%d/%d containers up, " % (sum(1 for container in result["containers"] if container["status"] == "ok"),
                                             len(result["containers"])) if module.params["compose_projects"] else ""
     summary = "%d/%d services up, %s%d/%d endpoints ok, fullest disk %.0f %%, memory %.0f %%, load %.0f %% of %d cores; %s" % (
-        sum(1 for service in result["services"] if service["status"] == "ok"), len(result["services"]), containers,
+        sum(1 for service in result["services"] if service["state"] == "active"), len(result["services"]), containers,
         sum(1 for endpoint in result["endpoints"] if endpoint["status"] == "ok"), len(result["endpoints"]),
         worst_disk, result["memory"]["used_percent"], result["load"]["per_core"] * 100, result["load"]["cores"],
         "%d findings, worst %s" % (len(health.findings), worst_status(f["status"] for f in health.findings))
@@ -407,9 +461,13 @@ def main():
         details=dict(containers=result["containers"]) if result["containers"] else None)
     logs, log_entries = count_errors(module.params["logs"], module.params["log_patterns"], log_window,
                                      module.params["log_warning"], module.params["log_critical"])
-    result.update(changed=False, findings=health.findings, logs=logs,
-                  upkeep_results=[overview] + health.findings + log_entries)
-    failing = failing_entries(health.findings + log_entries, module.params["fail_on"])
+    opened = window_entry(window, health.expected)
+    findings = health.findings + ([opened] if opened and opened["status"] != "ok" else [])
+    result.update(changed=False, findings=findings, logs=logs, upkeep_results=[overview] + ([opened] if opened else [])
+                  + health.findings + log_entries,
+                  window=dict(name=window.get("name"), opened=window["opened"], deadline=window.get("deadline"),
+                              past_deadline=past_deadline(window)) if window else None)
+    failing = failing_entries(findings + log_entries, module.params["fail_on"])
     if failing:
         module.fail_json(msg="; ".join(entry["summary"] for entry in failing), **result)
     module.exit_json(msg=summary, **result)

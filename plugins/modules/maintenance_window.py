@@ -301,9 +301,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._health import 
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
 from ansible_collections.upkeep.maintenance.plugins.module_utils._logs import scan
 from ansible_collections.upkeep.maintenance.plugins.module_utils._units import parse_duration, parse_size
-
-STAMP = "%Y-%m-%dT%H:%M:%SZ"
-
+from ansible_collections.upkeep.maintenance.plugins.module_utils._windows import STAMP, STATE_FILE, read_record
 
 def now():
     return time.strftime(STAMP, time.gmtime())
@@ -312,16 +310,6 @@ def now():
 def fail(module, message, check="maintenance_window", **result):
     """Fails the task with the failure as a critical entry of the results contract."""
     module.fail_json(msg=message, upkeep_results=[result_entry(check, module.params["name"], "critical", message)], **result)
-
-
-def read_record(path):
-    try:
-        with open(path) as stream:
-            return json.load(stream)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as error:
-        raise ValueError("cannot read the window record %s: %s" % (path, error))
 
 
 def source_size(path):
@@ -651,7 +639,7 @@ def main():
         argument_spec=dict(
             state=dict(type="str", required=True, choices=["open", "closed"]),
             name=dict(type="str", default="maintenance"),
-            state_file=dict(type="path", default="/var/lib/upkeep/maintenance-window.json"),
+            state_file=dict(type="path", default=STATE_FILE),
             flag_file=dict(type="path"),
             flag_content=dict(type="str", default="Scheduled maintenance in progress.\n"),
             services=dict(type="list", elements="str", default=[]),

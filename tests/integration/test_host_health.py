@@ -73,6 +73,38 @@ def test_services_without_systemd_are_asked_through_their_init_scripts(run_modul
     assert result["services"] == [dict(name="no-such-service", state="not-found", status="critical")]
 
 
+def window_record(tmp_path, deadline_in):
+    moment = time.time()
+    record = tmp_path / "window.json"
+    record.write_text(json.dumps(dict(
+        name="weekly", opened=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment - 600)),
+        deadline=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment + deadline_in)), services=["app"], compose=[])))
+    return str(record)
+
+
+def test_what_an_open_window_stopped_is_expected_and_a_window_past_its_deadline_expects_nothing(run_module, web, tmp_path):
+    checks = dict(services=["app", "worker"], service_manager="sysvinit", endpoints=[web + "/down"], timeout=2,
+                  load_warning=1000, load_critical=1000, memory_warning=100, memory_critical=100, mounts=[str(tmp_path)])
+    during = run_module("host_health", window_state_file=window_record(tmp_path, 3600), **checks)
+    # The window stopped app and raised the maintenance page; worker is down for a reason of its own.
+    assert [(service["name"], service["status"]) for service in during["services"]] == [("app", "ok"), ("worker", "critical")]
+    assert [entry["target"] for entry in during["findings"]] == ["worker"]
+    [opened] = [entry for entry in during["upkeep_results"] if entry["check"] == "window_open"]
+    assert opened["status"] == "ok" and opened["metrics"] == dict(window_open=1)
+    assert opened["details"]["expected"] == ["app", web + "/down"]
+    assert during["window"]["name"] == "weekly" and during["window"]["past_deadline"] is False
+
+    overrun = run_module("host_health", window_state_file=window_record(tmp_path, -60), **checks)
+    assert [service["status"] for service in overrun["services"]] == ["critical", "critical"]
+    assert sorted((entry["check"], entry["status"]) for entry in overrun["findings"]) == [
+        ("health_endpoint", "critical"), ("health_service", "critical"), ("health_service", "critical"),
+        ("window_open", "critical")]
+
+    closed = run_module("host_health", window_state_file=str(tmp_path / "no-window.json"), **checks)
+    assert closed["window"] is None and len(closed["findings"]) == 3
+    assert not [entry for entry in closed["upkeep_results"] if entry["check"] == "window_open"]
+
+
 def write_log(path, lines):
     with open(str(path), "w") as handle:
         handle.write("\n".join(lines) + "\n")

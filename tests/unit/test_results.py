@@ -64,7 +64,7 @@ def test_entries_from_a_loop_with_a_failed_and_a_skipped_item():
 
 
 REGISTERED = [dict(var="__backups_verified", check="backup_verify", key="dest"),
-              dict(var="__certificates_controller", check="cert_expiry", key="source", once=True)]
+              dict(var="__certificates_controller", check="cert_expiry", key="source")]
 
 
 def test_a_host_whose_roles_found_nothing_to_report_was_reached():
@@ -92,8 +92,8 @@ def test_registered_results_join_the_recorded_ones_in_the_order_they_were_made()
     assert web1 == [("maintenance_window", "weekly", "changed"), ("backup_verify", "/b", "ok"),
                     ("cert_expiry", "www:443", "ok"), ("maintenance_window", "weekly", "changed"),
                     ("backup_verify", "/c", "failed")]
-    # The controller's check, given to every host by run_once, is the first host's only.
-    assert [entry["host"] for entry in report["entries"] if entry["check"] == "cert_expiry"] == ["web1"]
+    # Each host's endpoints checked from the controller are that host's.
+    assert [entry["host"] for entry in report["entries"] if entry["check"] == "cert_expiry"] == ["web1", "web2"]
 
 
 def test_report_and_summary_over_hosts():
