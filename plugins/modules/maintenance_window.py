@@ -23,6 +23,12 @@ description:
     instead of errors.
   - The record makes the window survive the run that opened it. A window that a crashed run left open is reported
     when the next window opens, and closing the next window starts the services the crashed run stopped.
+  - One window per host at a time. Run by ansible-playbook, the window belongs to the run that opened it (its
+    O(holder), which the action plugin sets). A run that finds the window of another run that is still alive waits up
+    to O(holder_wait) for it to close, then leaves the host alone - no service stopped, nothing done, a V(warning)
+    entry saying which window holds it - instead of taking that window over. The window of a run that is gone (a
+    process of this controller that no longer runs, or past its deadline, or past O(holder_lease) without one, for a
+    run of another controller, whose process cannot be asked) is resumed.
 author:
   - upkeep.maintenance contributors (@upkeep)
 extends_documentation_fragment:
@@ -52,6 +58,26 @@ options:
       - Where the open window is recorded, with the services to start again.
     type: path
     default: /var/lib/upkeep/maintenance-window.json
+  holder:
+    description:
+      - The run opening the window, kept in the record. The action plugin sets it to this ansible-playbook run
+        (controller, process and its start) when it is not given; without one, any window found is resumed.
+    type: str
+  take_over:
+    description:
+      - The holder whose window this opening resumes, its run being gone. The action plugin sets it.
+    type: str
+  holder_wait:
+    description:
+      - How long to wait for the window of another live run to close before leaving the host alone (V(30m), V(0)).
+    type: str
+    default: 30m
+  holder_lease:
+    description:
+      - How long after it opened a window without a deadline, held by a run of another controller (whose process
+        cannot be asked), counts as held by a live run.
+    type: str
+    default: 12h
   flag_file:
     description:
       - File whose presence switches the site to its maintenance page (C(if (-f /var/www/maintenance.flag)) in nginx).
@@ -240,6 +266,13 @@ preflight:
     C(available) bytes, and the C(sources)).
   returned: O(state=open)
   type: dict
+held:
+  description:
+    - The window of another run that holds the host, when this one was not opened - C(holder), C(name), C(opened),
+      C(deadline) and C(expired) (past its deadline, or without one past O(holder_lease)); C(waited_seconds) is how
+      long the action plugin waited for it.
+  returned: O(state=open) and another run's window holds the host
+  type: dict
 resumed:
   description: The record of an earlier window that was never closed, when there was one.
   returned: O(state=open) and an earlier window was left open
@@ -266,7 +299,6 @@ upkeep_results:
   elements: dict
 """
 
-import calendar
 import json
 import os
 import re
@@ -301,7 +333,13 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._health import 
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
 from ansible_collections.upkeep.maintenance.plugins.module_utils._logs import scan
 from ansible_collections.upkeep.maintenance.plugins.module_utils._units import parse_duration, parse_size
-from ansible_collections.upkeep.maintenance.plugins.module_utils._windows import STAMP, STATE_FILE, read_record
+from ansible_collections.upkeep.maintenance.plugins.module_utils._windows import (
+    STAMP,
+    STATE_FILE,
+    past_deadline,
+    read_record,
+    seconds,
+)
 
 def now():
     return time.strftime(STAMP, time.gmtime())
@@ -402,8 +440,28 @@ class Window(object):
                 problems.append("compose project %s: %s" % (project_name(spec), error))
         return running
 
+    def held_elsewhere(self, previous):
+        """The result of an opening that finds the window of another run, which it may not take over."""
+        params = self.params
+        holder = previous.get("holder")
+        if not (params["holder"] and holder) or holder in (params["holder"], params["take_over"]):
+            return None
+        opened = seconds(previous["opened"])
+        expired = past_deadline(previous) if previous.get("deadline") else (
+            time.time() >= opened + parse_duration(params["holder_lease"]))
+        held = dict(holder=holder, name=previous.get("name"), opened=previous["opened"], deadline=previous.get("deadline"),
+                    expired=expired)
+        summary = ("%s window not opened: the %s window opened at %s by another run (%s) holds the host; nothing of the "
+                   "%s was done here" % (params["name"], held["name"], held["opened"], holder, params["name"]))
+        return dict(changed=False, held=held, msg=summary, upkeep_results=[result_entry(
+            "maintenance_window", params["name"], "warning", summary, details=dict(held=held))])
+
     def open(self):
         params = self.params
+        previous = read_record(params["state_file"])
+        held = self.held_elsewhere(previous) if previous else None
+        if held:
+            return held
         figures, problems = preflight(params)
         states = self.states(params["services"])
         # A misspelt service would leave the application running through the window.
@@ -412,7 +470,6 @@ class Window(object):
         if problems:
             fail(self.module, "preflight failed, the window was not opened and nothing was changed: %s" % "; ".join(problems),
                  check="window_preflight", preflight=figures)
-        previous = read_record(params["state_file"])
         to_stop = [name for name in params["services"] if states[name] == "active"]
         already_stopped = [name for name in params["services"] if name not in to_stop]
         # Services a crashed window stopped are started when this one closes: they were running before it.
@@ -423,12 +480,11 @@ class Window(object):
         opened = (previous or {}).get("opened") or now()
         deadline = (previous or {}).get("deadline")
         if params["max_duration"] and not deadline:
-            deadline = time.strftime(STAMP, time.gmtime(calendar.timegm(time.strptime(opened, STAMP))
-                                                        + parse_duration(params["max_duration"])))
+            deadline = time.strftime(STAMP, time.gmtime(seconds(opened) + parse_duration(params["max_duration"])))
         # How fast the endpoints answer before anything stops: the close compares its answers with it.
         answers = [request_endpoint(spec, params["timeout"]) for spec in endpoint_specs(params["endpoints"])]
         answered = [answer["seconds"] for answer in answers if answer["status"] != "critical"]
-        record = dict(name=params["name"], opened=opened, deadline=deadline,
+        record = dict(name=params["name"], holder=params["holder"], opened=opened, deadline=deadline,
                       reason=params["reason"] or (previous or {}).get("reason"), services=stopped_before + to_stop,
                       compose=compose_before + compose_stopped, flag_file=params["flag_file"],
                       response_seconds=(previous or {}).get("response_seconds", max(answered) if answered else None))
@@ -542,7 +598,7 @@ class Window(object):
             metrics.update(response_seconds_before=record["response_seconds"],
                            response_seconds_after=max(answer["seconds"] for answer in answers))
         if record.get("opened"):
-            result["window_seconds"] = int(time.time() - calendar.timegm(time.strptime(record["opened"], STAMP)))
+            result["window_seconds"] = int(time.time() - seconds(record["opened"]))
             metrics["duration_seconds"] = result["window_seconds"]
             parts.append("open for %d s" % result["window_seconds"])
         if record.get("reason"):
@@ -657,6 +713,10 @@ def main():
             watch_log_patterns=dict(type="list", elements="str", default=[r"\bERROR\b", r"\bCRITICAL\b", r"\bFATAL\b"]),
             watch_log_errors=dict(type="int", default=10),
             reason=dict(type="str"),
+            holder=dict(type="str"),
+            take_over=dict(type="str"),
+            holder_wait=dict(type="str", default="30m"),
+            holder_lease=dict(type="str", default="12h"),
             wait_timeout=dict(type="float", default=120.0),
             timeout=dict(type="float", default=10.0),
         ),
@@ -666,6 +726,8 @@ def main():
         parse_size(module.params["min_free"])
         if module.params["max_duration"] and parse_duration(module.params["max_duration"]) <= 0:
             raise ValueError("max_duration must be longer than nothing")
+        parse_duration(module.params["holder_wait"])
+        parse_duration(module.params["holder_lease"])
         if module.params["watch"] > 0 and module.params["watch_interval"] <= 0:
             raise ValueError("watch_interval must be longer than nothing")
         for pattern in module.params["watch_log_patterns"]:

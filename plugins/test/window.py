@@ -27,7 +27,13 @@ def past_deadline(window):
         raise AnsibleFilterError("the window's deadline %r is not a UTC time such as 2026-11-22T07:00:00Z" % (deadline,))
 
 
+def open_for_work(window):
+    """Whether the steps inside a window may start: this run opened it (no other run's window held the host) and its
+    deadline has not passed."""
+    return bool(window) and not window.get("held") and not past_deadline(window)
+
+
 class TestModule(object):
 
     def tests(self):
-        return {"past_deadline": past_deadline}
+        return {"past_deadline": past_deadline, "open_for_work": open_for_work}

@@ -15,9 +15,17 @@ import pgserver
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
-# The modules that run on the hosts; those of an action plugin (validate_roles) run on the controller and find nothing.
+
+
+def runs_on_the_controller(name):
+    """Whether a module is only the documentation of an action plugin that never runs a module (validate_roles)."""
+    action = os.path.join(ROOT, "plugins", "action", name)
+    return os.path.exists(action) and "_execute_module" not in open(action).read()
+
+
+# The modules that run on the hosts.
 MODULES = sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins", "modules")) if name.endswith(".py")
-                 and not os.path.exists(os.path.join(ROOT, "plugins", "action", name)))
+                 and not runs_on_the_controller(name))
 # Top-level result keys that Ansible's executor, strategies or callbacks give a meaning of their own.
 RESERVED = {"failed", "skipped", "skip_reason", "unreachable", "rc", "results", "ansible_facts", "invocation",
             "exception", "warnings", "deprecations", "attempts", "retries", "censored", "module_stdout",
