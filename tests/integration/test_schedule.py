@@ -36,17 +36,27 @@ CALENDARS = {
     "working days, 09:00 to 17:50 every ten minutes": (
         dict(minute="0-50/10", hour="9-17", weekday="mon-fri"), lambda at: at.weekday() < 5 and 9 <= at.hour <= 17 and at.minute % 10 == 0),
     "the 13th when it is a Friday, at noon": (dict(day=13, weekday="fri", hour=12), lambda at: at.day == 13 and at.weekday() == 4),
+    # Local times: the moments are UTC ones, an hour or two from the local time as the zone's summer time says.
+    "Saturday at 02:00 in Berlin": (dict(weekday="sat", hour=2, timezone="Europe/Berlin"),
+                                    lambda at: at.weekday() in (4, 5) and at.hour in (0, 1)),
+    "every day at 09:30 in New York": (dict(hour=9, minute=30, timezone="America/New_York"),
+                                       lambda at: at.hour in (13, 14) and at.minute == 30),
+    "the first Saturday at 10:00 in Kolkata": (dict(weekday="sat", week_of_month=1, hour=10, timezone="Asia/Kolkata"),
+                                                lambda at: (at.hour, at.minute) == (4, 30)),
 }
+# Each calendar from a moment in late November and from one that crosses the change to summer time in March 2027.
+STARTS = (datetime.datetime(2026, 11, 25, 21, 37), datetime.datetime(2027, 3, 20, 21, 37))
 for _name, _calendar in list(load("roles", "schedule", "defaults", "main.yml")["schedule_runs"].items()):
     CALENDARS["the schedule role's " + _name] = (_calendar, None)
 
 
 def rrule_times(converted, after, count):
-    rule = rrulestr("DTSTART;TZID=UTC:20260101T000000\n" + converted["rrule"])
-    times, moment = [], after
+    """When AWX runs the schedule, in UTC: dateutil's expansion of the RRULE from a DTSTART in the calendar's zone."""
+    rule = rrulestr("DTSTART;TZID=%s:20260101T000000\n%s" % (converted["timezone"], converted["rrule"]))
+    times, moment = [], after.replace(tzinfo=datetime.timezone.utc)
     while len(times) < count:
-        moment = rule.after(moment.replace(tzinfo=datetime.timezone.utc)).replace(tzinfo=None)
-        times.append(moment)
+        moment = rule.after(moment)
+        times.append(moment.astimezone(datetime.timezone.utc).replace(tzinfo=None))
     return times
 
 
@@ -59,15 +69,15 @@ def cron_times(converted, after, count):
     while len(times) < count:
         moment = entry.get_next(datetime.datetime)
         epoch = int(moment.replace(tzinfo=datetime.timezone.utc).timestamp())
-        script = 'date() { command date -u -d @%d "$@"; }; %strue' % (epoch, guard)
-        if not guard or subprocess.run(["sh", "-c", script], check=False).returncode == 0:
+        script = 'date() { command date -d @%d "$@"; }; %strue' % (epoch, guard)
+        if not guard or subprocess.run(["sh", "-c", script], env=dict(os.environ, TZ="UTC"), check=False).returncode == 0:
             times.append(moment)
     return times
 
 
 def systemd_times(converted, count):
-    process = subprocess.run(["systemd-analyze", "calendar", "--iterations", str(count), converted["on_calendar"] + " UTC"],
-                             capture_output=True, text=True, check=True)
+    process = subprocess.run(["systemd-analyze", "calendar", "--iterations", str(count), converted["on_calendar"]],
+                             capture_output=True, text=True, check=True, env=dict(os.environ, TZ="UTC"))
     return [datetime.datetime.strptime(found, "%Y-%m-%d %H:%M:%S") for found in
             re.findall(r"(?:Next elapse|Iter\. #\d+): \w{3} (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})", process.stdout)]
 
@@ -76,11 +86,11 @@ def systemd_times(converted, count):
 def test_cron_systemd_and_awx_run_a_calendar_at_the_same_moments(name):
     spec, meaning = CALENDARS[name]
     converted = calendar(spec)
-    start = datetime.datetime(2026, 11, 25, 21, 37)
-    awx = rrule_times(converted, start, 12)
-    assert cron_times(converted, start, 12) == awx, converted["cron"]
-    if meaning:
-        assert all(meaning(moment) for moment in awx), awx
+    for start in STARTS:
+        awx = rrule_times(converted, start, 12)
+        assert cron_times(converted, start, 12) == awx, converted["cron"]
+        if meaning:
+            assert all(meaning(moment) for moment in awx), awx
     if shutil.which("systemd-analyze"):
         elapses = systemd_times(converted, 12)
         assert elapses == rrule_times(converted, elapses[0] - datetime.timedelta(seconds=1), 12), converted["on_calendar"]
@@ -96,11 +106,11 @@ def test_a_calendar_that_cannot_be_is_refused_with_its_reason(spec, message):
         calendar(spec)
 
 
-def test_awx_and_the_schedule_role_share_the_calendars_and_awx_starts_them_in_utc():
+def test_awx_and_the_schedule_role_share_the_calendars_and_awx_starts_them_in_their_zone():
     play = load("playbooks", "awx_setup.yml")[0]
     assert play["vars"]["awx_runs"] == load("roles", "schedule", "defaults", "main.yml")["schedule_runs"]
     schedule = [task for task in load("playbooks", "tasks", "awx_objects.yml") if task["name"] == "A schedule per run"][0]
-    assert schedule["awx.awx.schedule"]["rrule"].startswith("DTSTART;TZID=UTC:{{ awx_start }} ")
+    assert schedule["awx.awx.schedule"]["rrule"].startswith("DTSTART;TZID={{ __awx_calendar.timezone }}:{{ awx_start }} ")
 
 
 def test_the_awx_playbook_is_valid(collections_path):
@@ -204,3 +214,31 @@ def test_the_next_run_of_a_calendar_is_the_one_awx_and_cron_find(name):
                   datetime.datetime(2027, 2, 28, 12, 0), datetime.datetime(2028, 2, 28, 23, 58)):
         expected = rrule_times(converted, after, 1)[0]
         assert next_run(spec, after.strftime("%Y-%m-%dT%H:%M:%SZ")) == expected.strftime("%Y-%m-%dT%H:%M:%SZ"), after
+
+
+def test_calendars_whose_windows_overlap_on_a_host_are_refused_naming_both():
+    from ansible_collections.upkeep.maintenance.plugins.filter.schedules import overlapping_windows
+    groups = dict(all=["orders1", "db1"], work_orders=["orders1"], pg_app=["db1"])
+    hostvars = dict(orders1=dict(window_max_duration="4h"))
+    runs = {"weekly-orders": dict(weekday="sat", hour=2, playbook="upkeep.maintenance.weekly", limit="work_orders"),
+            "monthly-orders": dict(weekday="sat", week_of_month=1, hour=2, minute=30, playbook="upkeep.maintenance.monthly",
+                                   limit="work_orders"),
+            "monthly-pg-app": dict(weekday="sat", week_of_month=1, hour=2, playbook="upkeep.maintenance.monthly",
+                                   limit="pg_app"),
+            "daily-orders": dict(hour=5, playbook="upkeep.maintenance.daily", limit="work_orders")}
+    assert overlapping_windows(runs, groups, hostvars, "2h", "2026-12-01T00:00:00Z") == [
+        "the windows of monthly-orders and weekly-orders overlap on orders1, first at 2026-12-05 02:30 and 2026-12-05 02:00 "
+        "(UTC): move one, or make them shorter (window_max_duration)"]
+    # The monthly on the first Sunday instead: the weekly's four hours end before it.
+    runs["monthly-orders"].update(weekday="sun")
+    assert overlapping_windows(runs, groups, hostvars, "2h", "2026-12-01T00:00:00Z") == []
+    # A weekly in Berlin's time and a monthly in UTC an hour apart: they clash in winter, when Berlin is UTC+1.
+    apart = {"weekly": dict(weekday="sun", hour=3, timezone="Europe/Berlin"), "monthly": dict(weekday="sun", hour=2)}
+    assert overlapping_windows(apart, dict(all=["db1"]), {}, "2h", "2026-12-01T00:00:00Z")[0].startswith(
+        "the windows of monthly and weekly overlap on db1")
+
+
+def test_the_schedule_roles_own_calendars_do_not_overlap():
+    from ansible_collections.upkeep.maintenance.plugins.filter.schedules import overlapping_windows
+    runs = load("roles", "schedule", "defaults", "main.yml")["schedule_runs"]
+    assert overlapping_windows(runs, dict(all=["app1"]), {}, "2h") == []
