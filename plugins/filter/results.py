@@ -13,7 +13,7 @@ import time
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.upkeep.maintenance.plugins.filter.schedules import next_run
+from ansible_collections.upkeep.maintenance.plugins.filter.schedules import next_window
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import STATUSES, human_bytes, plural, result_entry, worst_status
 
 
@@ -73,7 +73,7 @@ def upkeep_report(hostvars, hosts, run, finished, registered=()):
         entries.extend(dict(entry, host=host) for entry in own)
     report = _report(run, list(hosts), entries, finished, reached)
     # The next scheduled window of each host that has its calendar (window_calendar), for the report's readers.
-    report["next_windows"] = dict((host, next_run(hostvars[host]["window_calendar"], finished, "the window of %s" % host))
+    report["next_windows"] = dict((host, next_window(hostvars[host]["window_calendar"], finished, "the window of %s" % host))
                                   for host in hosts if (hostvars.get(host) or {}).get("window_calendar"))
     return report
 
@@ -431,17 +431,27 @@ def upkeep_notification(report, severities, hosts=None, on_change=False, checks=
     return dict(text=text)
 
 
+def _restore_point(entry):
+    """(kind, backup) of a backup entry that holds the state when it was taken, else None: a SQLite backup, or the
+    archive of a folder (its target a path) or a volume (a name) written or found identical; a reused backup, taken
+    before, holds an older state and is never one, nor is a PostgreSQL dump."""
+    details = entry.get("details") or {}
+    if entry["check"] == "sqlite_backup" and details.get("backup") and not details.get("reused"):
+        return "sqlite", details["backup"]
+    if entry["check"] == "backup_create" and details.get("outcome") in ("created", "identical") \
+            and str(details.get("path", "")).endswith((".tar", ".tar.gz", ".tar.zst")):
+        return "folder" if entry["target"].startswith("/") else "volume", details["path"]
+    return None
+
+
 def upkeep_restore_points(entries, since):
-    """The first SQLite backup of each database taken since a moment: the state to roll back to. A reused backup,
-    taken before, holds an older state and is never one."""
+    """The first backup of each database, folder and volume taken since a moment: the state to roll back to."""
     points, seen = [], set()
     for entry in sorted(entries, key=lambda entry: entry["timestamp"]):
-        details = entry.get("details", {})
-        backup = details.get("backup")
-        if entry["check"] == "sqlite_backup" and backup and not details.get("reused") and entry["timestamp"] >= since \
-                and entry["target"] not in seen:
+        point = _restore_point(entry) if entry["timestamp"] >= since else None
+        if point and entry["target"] not in seen:
             seen.add(entry["target"])
-            points.append(dict(path=entry["target"], backup=backup))
+            points.append(dict(kind=point[0], path=entry["target"], backup=point[1]))
     return points
 
 

@@ -187,6 +187,12 @@ def next_run(spec, after, run="run"):
     raise AnsibleFilterError("the calendar of %s names no moment in eight years" % run)
 
 
+def next_window(spec, after, run="run"):
+    """next_run of a host's window_calendar: one calendar, or one per window of the host (its weekly's and its
+    monthly's), the soonest."""
+    return min(next_run(calendar, after, run) for calendar in (spec if isinstance(spec, list) else [spec]))
+
+
 # The playbooks whose runs open a maintenance window on their hosts.
 WINDOW_PLAYBOOKS = ("upkeep.maintenance.weekly", "upkeep.maintenance.monthly")
 
@@ -210,10 +216,20 @@ def _limit_hosts(limit, groups):
     return chosen - exclude
 
 
-def _window_length(hosts, hostvars, estimate, run):
+def window_duration(value, window):
+    """window_max_duration as the window role reads it: one duration, or one per window name (the run's playbook);
+    any window's longest when no window is named."""
+    if isinstance(value, dict):
+        if window is None:
+            return max(value.values(), key=lambda duration: parse_duration(duration or "0")) if value else ""
+        return value.get(window) or ""
+    return value or ""
+
+
+def _window_length(hosts, hostvars, estimate, run, window):
     longest = 0
     for host in hosts:
-        duration = (hostvars.get(host) or {}).get("window_max_duration") or estimate
+        duration = window_duration((hostvars.get(host) or {}).get("window_max_duration"), window) or estimate
         try:
             longest = max(longest, parse_duration(duration))
         except ValueError as error:
@@ -230,10 +246,12 @@ def overlapping_windows(runs, groups, hostvars, estimate="3h", start=None, days=
     windows = []
     for name in sorted(runs or {}):
         spec = runs[name]
-        if (spec.get("playbook") or "upkeep.maintenance." + name) not in WINDOW_PLAYBOOKS:
+        playbook = spec.get("playbook") or "upkeep.maintenance." + name
+        if playbook not in WINDOW_PLAYBOOKS:
             continue
         hosts = _limit_hosts(spec.get("limit"), groups)
-        length = datetime.timedelta(seconds=_window_length(sorted(hosts), hostvars, estimate, name))
+        length = datetime.timedelta(seconds=_window_length(sorted(hosts), hostvars, estimate, name,
+                                                           playbook.rsplit(".", 1)[1]))
         moments, after = [], start
         while True:
             after = next_run(spec, after, name)
@@ -267,7 +285,7 @@ def window_notices(hostvars, hosts, now, announced=None):
         spec = variables.get("window_calendar")
         if not spec:
             continue
-        start = next_run(spec, now, "the window of %s" % host)
+        start = next_window(spec, now, "the window of %s" % host)
         try:
             notice = parse_duration(variables.get("window_notice_before") or "24h")
         except ValueError as error:
@@ -278,7 +296,8 @@ def window_notices(hostvars, hosts, now, announced=None):
         services = list(variables.get("window_services") or []) + [
             "%s/%s" % (project.get("project") or project.get("project_dir", "").rstrip("/").split("/")[-1], service)
             for project in variables.get("window_compose_projects") or [] for service in project.get("services") or ["*"]]
-        due.append(dict(host=host, start=start, services=services, duration=variables.get("window_max_duration") or "",
+        due.append(dict(host=host, start=start, services=services,
+                        duration=window_duration(variables.get("window_max_duration"), None),
                         reason=variables.get("window_notice_text") or ""))
         announced[host] = start
     if not due:

@@ -9,10 +9,11 @@ import re
 import shutil
 import subprocess
 import sys
+import zoneinfo
 
 import pytest
 import yaml
-from ansible_collections.upkeep.maintenance.plugins.filter.schedules import calendar, next_run
+from ansible_collections.upkeep.maintenance.plugins.filter.schedules import calendar, next_run, overlapping_windows
 from croniter import croniter
 from dateutil.rrule import rrulestr
 
@@ -190,12 +191,22 @@ def test_each_system_runs_daily_and_weekly_on_its_own_calendar_from_the_control_
             limited.setdefault(run["limit"], set()).add(run["playbook"].split(".")[-1])
     assert sorted(limited) == sorted(SYSTEMS)
     assert all({"daily", "weekly"} <= playbooks for playbooks in limited.values()), limited
-    # The runbooks' calendars, as cron would run them: 002's monthly on the first Saturday, 004's weekly on Saturdays.
+    # The runbooks' calendars, as cron would run them, in the teams' local time through summer time: 002's monthly on
+    # the first Saturday at 10:00, 004's weekly on Saturdays at 02:00.
     start = datetime.datetime(2026, 11, 25)
-    assert all(moment.weekday() == 5 and moment.day <= 7 and moment.hour == 10
-               for moment in cron_times(calendar(runs["monthly-hub"]), start, 6))
-    assert all(moment.weekday() == 5 and moment.hour == 2 for moment in cron_times(calendar(runs["weekly-orders"]), start, 6))
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+
+    def local(moments):
+        return [moment.replace(tzinfo=datetime.timezone.utc).astimezone(berlin) for moment in moments]
+
+    assert all(moment.weekday() == 5 and moment.day <= 7 and (moment.hour, moment.minute) == (10, 0)
+               for moment in local(cron_times(calendar(runs["monthly-hub"]), start, 8)))
+    assert all(moment.weekday() == 5 and (moment.hour, moment.minute) == (2, 0)
+               for moment in local(cron_times(calendar(runs["weekly-orders"]), start, 30)))
     assert cron_times(calendar(runs["pulse"]), start, 3) == [start + datetime.timedelta(minutes=5 * n) for n in (1, 2, 3)]
+    # No two windows of a host overlap, by each host's window_max_duration.
+    groups = dict((name, hosts_of(inventory, name)) for name in list(inventory) if name != "_meta")
+    assert overlapping_windows(runs, groups, inventory["_meta"]["hostvars"], "2h") == []
 
 
 def test_the_execution_environment_carries_the_ansible_core_the_collection_requires():
@@ -217,7 +228,6 @@ def test_the_next_run_of_a_calendar_is_the_one_awx_and_cron_find(name):
 
 
 def test_calendars_whose_windows_overlap_on_a_host_are_refused_naming_both():
-    from ansible_collections.upkeep.maintenance.plugins.filter.schedules import overlapping_windows
     groups = dict(all=["orders1", "db1"], work_orders=["orders1"], pg_app=["db1"])
     hostvars = dict(orders1=dict(window_max_duration="4h"))
     runs = {"weekly-orders": dict(weekday="sat", hour=2, playbook="upkeep.maintenance.weekly", limit="work_orders"),
@@ -232,6 +242,16 @@ def test_calendars_whose_windows_overlap_on_a_host_are_refused_naming_both():
     # The monthly on the first Sunday instead: the weekly's four hours end before it.
     runs["monthly-orders"].update(weekday="sun")
     assert overlapping_windows(runs, groups, hostvars, "2h", "2026-12-01T00:00:00Z") == []
+    # Runbook 001: the weekly window lasts an hour, the monthly three; the monthly's first Sunday replaces a weekly.
+    pg_app = dict(db1=dict(window_max_duration=dict(weekly="1h", monthly="3h")))
+    both = {"weekly-pg-app": dict(weekday="sun", hour=3, limit="pg_app"),
+            "monthly-pg-app": dict(weekday="sun", week_of_month=1, hour=2, limit="pg_app",
+                                   playbook="upkeep.maintenance.monthly")}
+    both["weekly-pg-app"]["playbook"] = "upkeep.maintenance.weekly"
+    assert overlapping_windows(both, groups, pg_app, "2h", "2026-12-01T00:00:00Z")[0].startswith(
+        "the windows of monthly-pg-app and weekly-pg-app overlap on db1, first at 2026-12-06 02:00 and 2026-12-06 03:00")
+    both["weekly-pg-app"]["day"] = "8-31"
+    assert overlapping_windows(both, groups, pg_app, "2h", "2026-12-01T00:00:00Z") == []
     # A weekly in Berlin's time and a monthly in UTC an hour apart: they clash in winter, when Berlin is UTC+1.
     apart = {"weekly": dict(weekday="sun", hour=3, timezone="Europe/Berlin"), "monthly": dict(weekday="sun", hour=2)}
     assert overlapping_windows(apart, dict(all=["db1"]), {}, "2h", "2026-12-01T00:00:00Z")[0].startswith(
@@ -239,6 +259,5 @@ def test_calendars_whose_windows_overlap_on_a_host_are_refused_naming_both():
 
 
 def test_the_schedule_roles_own_calendars_do_not_overlap():
-    from ansible_collections.upkeep.maintenance.plugins.filter.schedules import overlapping_windows
     runs = load("roles", "schedule", "defaults", "main.yml")["schedule_runs"]
     assert overlapping_windows(runs, dict(all=["app1"]), {}, "2h") == []

@@ -126,8 +126,8 @@ def test_a_failure_the_module_reports_itself_is_not_counted_twice():
     assert [entry["status"] for entry in entries] == ["ok", "failed"] and entries[1]["summary"] == "cannot stop app"
 
 
-def entry_at(check, target, timestamp, backup=None):
-    return dict(result_entry(check, target, "changed", "s", details=dict(backup=backup) if backup else None),
+def entry_at(check, target, timestamp, backup=None, **details):
+    return dict(result_entry(check, target, "changed", "s", details=dict(details, backup=backup) if backup else details),
                 timestamp=timestamp)
 
 
@@ -140,8 +140,20 @@ def test_restore_points_are_the_first_backup_of_each_database_inside_the_window(
         entry_at("sqlite_backup", "/srv/b.db", "2026-11-22T03:00:04Z", "/b/b.db"),
     ]
     assert upkeep_restore_points(entries, "2026-11-22T03:00:04Z") == [
-        dict(path="/srv/b.db", backup="/b/b.db"), dict(path="/srv/a.db", backup="/b/a-first.db")]
+        dict(kind="sqlite", path="/srv/b.db", backup="/b/b.db"), dict(kind="sqlite", path="/srv/a.db", backup="/b/a-first.db")]
     assert upkeep_restore_points(entries, "2026-11-22T04:00:00Z") == []
+
+
+def test_restore_points_of_folders_and_volumes_are_their_archives_written_or_found_identical_in_the_window():
+    entries = [
+        entry_at("backup_create", "/etc/orders", "2026-11-22T03:00:05Z", path="/b/etc_orders-1.tar.zst", outcome="identical"),
+        entry_at("backup_create", "uploads", "2026-11-22T03:00:06Z", path="/b/uploads-1.tar.zst", outcome="created"),
+        entry_at("backup_create", "/srv/reused", "2026-11-22T03:00:07Z", path="/b/srv_reused-0.tar.zst", outcome="reused"),
+        entry_at("backup_create", "app", "2026-11-22T03:00:08Z", path="/b/app-1.dump", outcome="created"),
+    ]
+    assert upkeep_restore_points(entries, "2026-11-22T03:00:04Z") == [
+        dict(kind="folder", path="/etc/orders", backup="/b/etc_orders-1.tar.zst"),
+        dict(kind="volume", path="uploads", backup="/b/uploads-1.tar.zst")]
 
 
 def test_notification_of_a_slice_names_only_its_hosts():

@@ -12,7 +12,7 @@ import testinfra
 EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
 HOSTS = {"000": "upkeep-rb-monorepo", "001": "upkeep-rb-pgapp", "002": "upkeep-rb-hub", "003": "upkeep-rb-stack",
          "004": "upkeep-rb-orders"}
-CALENDAR = ["daily", "weekly", "weekly-again", "monthly", "quarterly"]
+CALENDAR = ["daily", "weekly", "weekly-again", "daily-three-days-later", "monthly", "quarterly"]
 
 
 def report(run):
@@ -61,6 +61,48 @@ def test_the_weekly_a_week_later_changes_nothing_but_the_weekly_reindex_004_asks
                        ("sqlite_backup", "backup written"), ("sqlite_vacuum", "indexes rebuilt")}, changed
 
 
+def test_a_daily_three_days_after_the_weekly_finds_every_backup_set_as_fresh_as_its_cadence_asks():
+    problems = [(entry["host"], entry["check"], entry["target"]) for entry in report("daily-three-days-later")["entries"]
+                if entry["check"].startswith("backup_") and entry["status"] in ("warning", "critical")]
+    assert problems == []
+    verified = [entry for entry in report("daily-three-days-later")["entries"] if entry["check"] == "backup_verify"
+                and entry["target"].startswith("/var/backups/upkeep/")]
+    # The sets the weekly takes are three days old, within a week and a day; the stack's nightly folders, taken every
+    # night by the stack's own job, are held to a day.
+    assert verified and all("(limit 8 d)" in json.dumps(entry) for entry in verified), verified
+    assert all(entry["metrics"]["age_seconds"] > 2.9 * 86400 for entry in verified)
+    nightly = [entry for entry in entries("003", "daily-three-days-later", "backup_verify") if "backups/backup-" in entry["target"]]
+    assert nightly and all("(limit 26 h)" in json.dumps(entry) for entry in nightly), nightly
+
+
+def test_two_weeklies_at_once_do_not_interleave_the_second_leaves_the_host_alone():
+    second = entries("004", "weekly-concurrent-second")
+    [held] = [entry for entry in second if entry["check"] == "maintenance_window"]
+    assert held["status"] == "warning" and held["summary"].startswith(
+        "weekly window not opened: the weekly window opened at ")
+    assert not [entry for entry in second if entry["check"] in ("sqlite_backup", "sqlite_vacuum", "prune")]
+    assert recap("weekly-concurrent-second")[HOSTS["004"]]["failed"] == 0
+    first = summaries("004", "weekly-concurrent-first", "maintenance_window")
+    assert first[0].startswith("weekly window opened") and first[1].startswith("weekly window closed")
+    # The first's window, still open when the second looked, and the first's own run held it.
+    assert held["timestamp"] < entries("004", "weekly-concurrent-first", "maintenance_window")[1]["timestamp"]
+    assert not on("004").file("/var/lib/upkeep/maintenance-window.json").exists
+
+
+def test_the_schedule_takes_the_examples_calendars_and_refuses_two_whose_windows_overlap():
+    assert "failed=0" in open(os.path.join(EPHEMERAL, "runs", "schedule.log")).read()
+    refused = open(os.path.join(EPHEMERAL, "runs", "schedule-overlapping.log")).read()
+    assert "the windows of monthly-orders and weekly-orders overlap on upkeep-rb-orders" in refused
+
+
+def test_the_controller_checks_the_served_certificates_of_001_and_004_in_a_run_over_all_five_systems():
+    assert sorted(recap("daily")) == sorted(HOSTS.values())
+    for system, name in (("001", "app.example.com"), ("004", "orders.example.com")):
+        address = open(os.path.join(EPHEMERAL, "addresses", HOSTS[system])).read().strip()
+        served = [entry for entry in entries(system, "daily", "cert_expiry") if address in json.dumps(entry)]
+        assert served and all(entry["status"] == "ok" for entry in served), (system, entries(system, "daily", "cert_expiry"))
+
+
 def test_the_weekly_a_week_later_reports_what_the_first_one_resolved():
     resolved = set((entry["host"], entry["check"]) for entry in report("weekly-again")["changes"]["resolved"])
     assert {(HOSTS["000"], "sqlite_journal_mode"), (HOSTS["002"], "sqlite_journal_mode")} <= resolved
@@ -106,6 +148,13 @@ def test_000_vacuum_and_analyze_with_wal():
     assert sqlite("000", TASKS_DB, "PRAGMA integrity_check") == "ok"
 
 
+def test_000_database_corruption_back_up_restore_else_salvage():
+    # Every window checks the database first; a healthy one is left to the vacuum, nothing restored.
+    for run in ("weekly", "monthly"):
+        assert summaries("000", run, "sqlite_integrity")[0].startswith("integrity ok")
+        assert entries("000", run, "sqlite_restore") == []
+
+
 def test_000_monthly_dependency_audit():
     checks = set(entry["check"] for entry in entries("000", "monthly"))
     assert "dependency_inventory" in checks
@@ -147,16 +196,19 @@ def test_001_monthly_vacuum_full_of_listed_tables_and_reindex_database():
 
 def test_001_log_rotation_archive_after_30_days():
     archived = summaries("001", "weekly", "prune", "changed")
-    assert "archived 2 of 4 files older than 30 d (kept 2), 0 B freed" in archived
-    assert "deleted 1 of 2 files older than 365 d (kept 1), 30 B freed" in archived
+    assert any(summary.startswith("archived 2 of 4 files older than 30 d (kept 2)") for summary in archived), archived
+    assert any(summary.startswith("deleted 1 of 2 files older than 365 d (kept 1)") for summary in archived), archived
     host = on("001")
-    assert host.file("/var/log/nginx/access.log.2.gz").exists
-    assert host.file("/var/log/nginx/archive").is_directory
+    assert host.file("/var/log/freeagentics/backend.log.2.gz").exists
+    assert host.file("/var/log/freeagentics/archive").is_directory
+    policy = host.file("/etc/logrotate.d/upkeep-freeagentics").content_string
+    assert "daily" in policy and "rotate 14" in policy and "delaycompress" in policy
 
 
 def test_001_certificate_expiry_of_the_files_and_the_served_certificate():
-    [certificates] = entries("001", "daily", "cert_expiry")
-    assert certificates["summary"].startswith("2 certificates checked: 2 ok")
+    # The files on the host, the served certificate from the controller.
+    checked = summaries("001", "daily", "cert_expiry")
+    assert len(checked) == 2 and all(summary.startswith("1 certificate checked: 1 ok") for summary in checked), checked
     served = on("001").check_output("openssl s_client -connect 127.0.0.1:443 -servername app.example.com </dev/null "
                                     "2>/dev/null | openssl x509 -noout -enddate")
     on_disk = on("001").check_output("openssl x509 -noout -enddate -in /etc/letsencrypt/live/app.example.com/cert.pem")
@@ -169,6 +221,20 @@ def test_001_maintenance_mode_during_the_windows_and_metrics():
     [closed] = [entry for entry in entries("001", "weekly", "maintenance_window") if "closed" in entry["summary"]]
     assert closed["metrics"]["response_seconds_before"] > 0 and closed["metrics"]["response_seconds_after"] > 0
     assert on("001").run("curl -sf http://127.0.0.1/").rc == 0
+
+
+def test_001_windows_with_a_deadline_watched_an_hour_after_announced_before_and_after():
+    [opened, closed] = summaries("001", "weekly", "maintenance_window")
+    assert "closes by" in opened and closed.startswith("weekly window closed")
+    assert entries("001", "weekly", "window_watch")
+    # The next window, announced a day before it: a Sunday, the weekly at 03:00 or the monthly at 02:00 UTC.
+    upcoming = report("weekly")["next_windows"][HOSTS["001"]]
+    assert upcoming[11:] in ("02:00:00Z", "03:00:00Z")
+
+
+def test_001_security_updates_and_the_dependency_audit():
+    assert entries("001", "weekly", "updates_pending")
+    assert "/opt/app" in [entry["target"] for entry in entries("001", "monthly", "dependency_inventory")]
 
 
 # 002: a SQLite knowledge hub with an HTTP API.
@@ -198,12 +264,15 @@ def test_002_log_rotation_kept_7_days_and_backups_kept_30_days():
     assert "deleted 1 of 2 files older than 30 d (kept 1), 13 B freed" in pruned
     retention = [entry for entry in entries("002", "monthly", "prune") if "knowledge-hub" in entry["target"]]
     assert retention and retention[0]["status"] == "ok"
+    policy = on("002").file("/etc/logrotate.d/upkeep-knowledge-hub").content_string
+    assert "daily" in policy and "rotate 7" in policy
 
 
-def test_002_monthly_security_audit_permissions_environment_files():
+def test_002_monthly_security_audit_permissions_environment_files_vulnerabilities():
     assert summaries("002", "monthly", "security_private_file") == ["mode 0644 is more open than 0600"]
     [review] = entries("002", "monthly", "security_review")
     assert review["metrics"]["placeholders"] == 0
+    assert "/srv/hub" in [entry["target"] for entry in entries("002", "monthly", "dependency_inventory")]
 
 
 def test_002_quarterly_recovery_test_restores_a_backup_and_queries_it():
@@ -220,7 +289,13 @@ def test_003_daily_every_service_up_and_healthy_without_restart_loop():
     assert all(container["restarts"] == 0 for container in health["details"]["containers"])
 
 
-def test_003_weekly_backup_verification_vacuum_analyze_configuration_audit():
+def test_003_daily_docker_cleanup():
+    [pruned] = entries("003", "daily", "docker_prune")
+    assert pruned["status"] in ("ok", "changed") and "bytes_reclaimed" in pruned["metrics"]
+
+
+def test_003_weekly_backup_verification_vacuum_analyze_system_updates_configuration_audit():
+    assert entries("003", "weekly", "updates_pending")
     written = summaries("003", "weekly", "backup_create", "changed")
     assert any(summary.startswith("backup written: /var/backups/upkeep/shop-db/shop-") for summary in written)
     assert any("backup-20" in entry["summary"] and entry["status"] == "ok" for entry in entries("003", "weekly", "backup_verify"))
@@ -272,8 +347,9 @@ def test_004_backup_integrity_vacuum_analyze_reindex_wal():
 
 
 def test_004_errors_of_the_week_above_100_logs_compressed_after_7_archived_after_30_deleted_after_90():
-    assert summaries("004", "weekly", "log_errors", "warning") == [
-        "150 matching lines in 7 d (warning above 100, critical above 1000)"]
+    [errors] = summaries("004", "weekly", "log_errors", "warning")
+    assert errors.startswith("150 matching lines in 7 d (warning above 100, critical above 1000)")
+    assert "/srv/orders/logs/backend.log" in on("004").file("/etc/logrotate.d/upkeep-orders").content_string
     host = on("004")
     assert host.file("/srv/orders/logs/errors/errors-10.jsonl.gz").exists
     archived = host.check_output("cd /srv/orders/logs/errors/archive && ls */")
@@ -288,10 +364,39 @@ def test_004_failed_logins_permissions_secrets():
         "/srv/orders/data/orders.db", "/srv/orders/data/sessions.db"]
 
 
+def test_004_daily_checks_inside_the_window():
+    inside = entries("004", "daily-in-window")
+    assert [entry for entry in inside if entry["status"] == "critical"] == []
+    [window] = [entry for entry in inside if entry["check"] == "window_open"]
+    assert window["status"] == "ok" and "orders" in window["details"]["expected"]
+    down = entries("004", "daily-in-window-nginx-down")
+    assert [(entry["target"], entry["status"]) for entry in down if entry["check"] == "health_service"] == [("nginx", "critical")]
+    assert [entry["status"] for entry in down if entry["check"] == "window_open"] == ["ok"]
+    assert summaries("004", "window-close", "maintenance_window")[0].startswith("manual window closed")
+
+
+def test_004_monthly_dependency_audit():
+    audited = [entry["target"] for entry in entries("004", "monthly", "dependency_inventory")]
+    assert "/srv/orders/backend" in audited and "/srv/orders/frontend" in audited, audited
+
+
 def test_004_backup_retention_report_and_rollback_on_failure():
     assert [item["services"] for item in report("weekly")["downtime"] if item["host"] == HOSTS["004"]] == [["orders"]]
-    assert report("weekly")["next_windows"][HOSTS["004"]].endswith("T02:00:00Z")
+    assert report("weekly")["next_windows"][HOSTS["004"]][11:] in ("00:00:00Z", "01:00:00Z")
     kept = [entry for entry in entries("004", "monthly", "prune") if "orders-db" in entry["target"]]
     assert kept and kept[0]["status"] == "ok"
     sizes = report("weekly-again")["changes"]["sizes"]
     assert any(item["host"] == HOSTS["004"] and item["target"] == ORDERS_DB for item in sizes)
+    # The window that rolled back put the databases and the configuration folder back as they were.
+    [rollback] = entries("004", "weekly-rollback", "window_rollback")
+    assert ORDERS_DB in rollback["details"]["restored"] and "/etc/orders" in rollback["details"]["restored"]
+    assert recap("weekly-rollback")[HOSTS["004"]]["failed"] == 1
+    assert on("004").file("/etc/orders/orders.yml").content_string == "listen: 127.0.0.1:8080\n"
+
+
+def test_the_weeklies_leave_004_only_the_copies_of_its_databases_its_retention_keeps():
+    copies = on("004").check_output("ls /var/backups/upkeep/sqlite/srv_orders_data_orders.db/ | grep -c '^orders-.*\\.db$'")
+    assert int(copies) <= 2
+    pruned = [entry for run in ("weekly-again", "weekly-concurrent-first", "weekly-overrun")
+              for entry in entries("004", run, "prune") if "srv_orders_data_orders.db" in entry["target"]]
+    assert sum(entry["metrics"]["files_pruned"] for entry in pruned) >= 1, pruned
