@@ -648,11 +648,13 @@ def main():
     latest = verification.latest
     overview = result_entry(
         "backup_verify", target, "ok",
-        "%s; newest %s, %s old, %s: %s" % (
-            plural(count, "backup"), os.path.basename(latest["path"]), human_duration(latest["age_seconds"]), human_bytes(latest["size"]),
+        "%s; newest %s, %s old%s, %s: %s" % (
+            plural(count, "backup"), os.path.basename(latest["path"]), human_duration(latest["age_seconds"]),
+            " (at most %s)" % human_duration(max_age) if max_age is not None else "", human_bytes(latest["size"]),
             ", ".join("%s %s" % (check["name"], check["status"]) for check in verification.checks))
         if latest else "no backup to verify: %s" % verification.checks[0]["message"],
-        metrics=dict(count=count, **(dict(age_seconds=latest["age_seconds"], size_bytes=latest["size"]) if latest else {})),
+        metrics=dict(count=count, **(dict(age_seconds=latest["age_seconds"], size_bytes=latest["size"]) if latest else {}),
+                     **(dict(max_age_seconds=max_age) if max_age is not None else {})),
         details=dict(latest=latest.get("path")))
     result = dict(changed=False, latest=latest, count=count, checks=verification.checks, findings=findings,
                   upkeep_results=[overview] + findings)

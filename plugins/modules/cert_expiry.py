@@ -470,7 +470,10 @@ def main():
         "%s checked: %s%s" % (
             plural(len(certificates), "certificate"), ", ".join("%d %s" % (count, status) for status, count in summary.items() if count) or "none",
             "; fewest days remaining %d" % min(remaining) if remaining else ""),
-        metrics=dict(summary, certificates=len(certificates), **(dict(min_days_remaining=min(remaining)) if remaining else {})))
+        metrics=dict(summary, certificates=len(certificates), **(dict(min_days_remaining=min(remaining)) if remaining else {})),
+        # What was checked, so that a report can tell one host's endpoints from another's.
+        details=dict(endpoints=sorted(set(certificate["source"] for certificate in certificates
+                                          if certificate["kind"] == "endpoint"))))
     result = dict(changed=False, certificates=certificates, summary=summary, skipped_files=skipped,
                   upkeep_results=[overview] + [entry for entry in entries if entry["status"] != "ok"])
     failing = failing_entries(entries, params["fail_on"])
