@@ -14,7 +14,13 @@ import stat
 import tarfile
 import zlib
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import FormatError, check_tar_end, detect_format, open_stream
+from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import (
+    FormatError,
+    TarStream,
+    check_tar_end,
+    detect_format,
+    open_stream,
+)
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK, sha256_stream
 
 MEMBER_KINDS = ((tarfile.TarInfo.isdir, "dir"), (tarfile.TarInfo.isfile, "file"), (tarfile.TarInfo.issym, "link"),
@@ -44,9 +50,27 @@ def _entry(kind, mode, uid, gid, owners, extra=None):
     return (kind, None if kind == "link" else stat.S_IMODE(mode), (uid, gid) if owners else None, extra)
 
 
+READ_ERRORS = (tarfile.TarError, OSError, EOFError, zlib.error)
+
+
+class _Content(object):
+    """A member's content, whose reads say a cut or broken archive as a FormatError, wherever they are read."""
+
+    def __init__(self, path, member, stream):
+        self.path, self.member, self.stream = path, member, stream
+
+    def read(self, size=-1):
+        try:
+            return self.stream.read(size)
+        except READ_ERRORS as error:
+            raise FormatError("cannot read the archive %s in member %s: %s" % (self.path, self.member.name, error))
+
+
 def _members(path):
-    """(member, path inside the folder, kind, file object of a file's content or None) of each member, in order."""
-    stream = open_stream(path, tar_compression(path))
+    """(member, path inside the folder, kind, file object of a file's content or None) of each member, in order;
+    then the end of the archive checked (check_tar_end). Left before its end, the archive is closed unread."""
+    raw = open_stream(path, tar_compression(path))
+    stream = TarStream(raw)
     members = 0
     try:
         with tarfile.open(fileobj=stream, mode="r|") as archive:
@@ -55,12 +79,13 @@ def _members(path):
                 kind = next((name for test, name in MEMBER_KINDS if test(member)), None)
                 if kind is None:
                     raise FormatError("member %s is of a kind tar cannot restore here" % member.name)
-                yield member, member_path(member.name), kind, archive.extractfile(member) if kind == "file" else None
-            check_tar_end(stream, members)
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
+                yield member, member_path(member.name), kind, \
+                    _Content(path, member, archive.extractfile(member)) if kind == "file" else None
+            check_tar_end(stream, members, archive.offset)
+    except READ_ERRORS as error:
         raise FormatError("cannot read the archive %s: %s" % (path, error))
     finally:
-        stream.close()
+        raw.close()
 
 
 def _linked(table, member):

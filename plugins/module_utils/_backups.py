@@ -159,24 +159,30 @@ def zstd_head(path):
 
 
 class ZstdStream(object):
-    """A zstd file decompressed by the zstd command, read as a stream; its exit status is checked at the end."""
+    """A zstd file decompressed by the zstd command, read as a stream; its exit status is checked once it is read to
+    its end. Closed before, the command is stopped: what is left is never read, however large it would be."""
 
     def __init__(self, path):
         self.path = path
+        self.ended = False
         self.process = subprocess.Popen([zstd_command(), "-dc", "--", path], stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE)
 
     def read(self, size=-1):
-        return self.process.stdout.read(size)
+        data = self.process.stdout.read(size)
+        if not data and size != 0:
+            self.ended = True
+            errors = self.process.stderr.read().decode("utf-8", "replace").strip()
+            if self.process.wait() != 0:
+                raise FormatError("zstd stream broken: %s" % (errors.splitlines()[-1] if errors else "zstd failed"))
+        return data
 
     def close(self):
-        remainder = self.process.stdout.read()
-        errors = self.process.stderr.read().decode("utf-8", "replace").strip()
+        if not self.ended:
+            self.process.kill()
         self.process.stdout.close()
         self.process.stderr.close()
-        if self.process.wait() != 0:
-            raise FormatError("zstd stream broken: %s" % (errors.splitlines()[-1] if errors else "zstd failed"))
-        return remainder
+        self.process.wait()
 
 
 def open_stream(path, compression):
@@ -216,16 +222,50 @@ def check_stream(path, compression, kind):
     return details
 
 
-def check_tar_end(stream, members):
-    """tar stops at its end-of-archive blocks, and also, silently, at a damaged header: what follows must be zeros.
-    Reading on to the end also lets gzip check its CRC and length, and zstd its frame checksum."""
-    if any(block.strip(b"\0") for block in iter(lambda: stream.read(CHUNK), b"")):
-        raise FormatError("data follows the end of the archive after %d members: a damaged header" % members)
+class TarStream(object):
+    """A tar stream as tarfile reads it, remembering the bytes of its last reads: tarfile stops without a word at a
+    header cut short or damaged, as at the end-of-archive blocks, and the end it stopped at is then checked here."""
+
+    KEEP = 64 * 1024  # more than tarfile reads ahead (a record of 10 KiB)
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.position = 0
+        self.window = b""
+
+    def read(self, size=-1):
+        data = self.stream.read(size)
+        self.position += len(data)
+        self.window = (self.window + data)[-self.KEEP:]
+        return data
+
+    def read_since(self, offset):
+        """The bytes from offset to the current position, already read."""
+        start = self.position - len(self.window)
+        if offset < start:
+            raise FormatError("the archive's end lies %d bytes behind what was read" % (self.position - offset))
+        return self.window[offset - start:]
+
+
+def check_tar_end(stream, members, end):
+    """The archive ends where tarfile stopped (end, the offset of the header it could not read): two zero blocks
+    there, then nothing but zeros to the stream's end, read in full so that gzip checks its CRC and length and zstd
+    its frame checksum. A header cut short or damaged, an archive cut at a header or a lone zero block are refused."""
+    zeros = len(stream.read_since(end))
+    if stream.read_since(end).strip(b"\0"):
+        raise FormatError("a damaged or cut header after %d members" % members)
+    for block in iter(lambda: stream.read(CHUNK), b""):
+        if block.strip(b"\0"):
+            raise FormatError("data follows the end of the archive after %d members: a damaged header" % members)
+        zeros += len(block)
+    if zeros < 2 * tarfile.BLOCKSIZE:
+        raise FormatError("the archive is cut after %d members: it lacks tar's two end blocks" % members)
 
 
 def check_tar(path, compression):
     """List every member and read every byte of a tar, tar.gz or tar.zst."""
-    stream = open_stream(path, compression)
+    raw = open_stream(path, compression)
+    stream = TarStream(raw)
     members = 0
     total = 0
     try:
@@ -238,11 +278,11 @@ def check_tar(path, compression):
                     if size != member.size:
                         raise FormatError("member %s is cut short (%d of %d bytes)" % (member.name, size, member.size))
                     total += size
-        check_tar_end(stream, members)
+            check_tar_end(stream, members, archive.offset)
     except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
         raise FormatError("tar archive broken after %d members: %s" % (members, error))
     finally:
-        stream.close()
+        raw.close()
     if members == 0:
         raise FormatError("the tar archive holds no members")
     return dict(members=members, member_bytes=total)
