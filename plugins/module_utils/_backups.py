@@ -8,6 +8,7 @@ that read a backup by its content, not its name, to the last byte."""
 
 import fnmatch
 import gzip
+import hashlib
 import os
 import re
 import shutil
@@ -17,7 +18,7 @@ import tarfile
 import tempfile
 import zlib
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK, open_regular
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK, open_regular, sha256_stream
 
 SIDECAR_SUFFIXES = (".sha256", ".sha256sum", ".md5", ".tmp", ".partial")
 MANIFEST_NAMES = ("SHA256SUMS", "sha256sums.txt", "MANIFEST.sha256")
@@ -394,20 +395,63 @@ def feed_command(command, source, environment, temp_dir=None):
         return status, error_file.read().decode("utf-8", "replace")
 
 
+def gnu_tar():
+    """GNU tar where it is installed (the archives keep extended attributes), else None."""
+    command = shutil.which("tar")
+    if command and b"GNU tar" in subprocess.run([command, "--version"], capture_output=True, check=False).stdout:
+        return command
+    return None
+
+
+def tar_arguments(folder, name):
+    """GNU tar's arguments for a folder's archive, its members under name: POSIX format with the extended attributes,
+    members in name order and no access or change times, so that the same folder gives the same bytes. The members'
+    names are renamed, and their hard links' targets, not what their symbolic links point to."""
+    replacement = name.replace("\\", "\\\\").replace("&", "\\&").replace("|", "\\|")
+    return ["--create", "--file=-", "--directory=" + folder, "--format=posix", "--sort=name", "--xattrs",
+            "--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime", "--transform=s|^\\.|%s|S" % replacement,
+            "."]
+
+
 def write_tar(folder, output, compression, name=None):
-    """A tar of folder, its members under name (the folder's own by default) - GNU format, whole-second times,
-    members in name order, so the same folder gives the same bytes - written to the open file output through zstd
-    or gzip."""
-    compressor = None
-    if compression == "zstd":
-        compressor = subprocess.Popen([zstd_command(), "-q", "-c"], stdin=subprocess.PIPE, stdout=output)
-        stream = compressor.stdin
-    else:
-        stream = gzip.GzipFile(filename="", mode="wb", fileobj=output, mtime=0)
+    """A tar of folder, its members under name (the folder's own by default), compressed with zstd or gzip into the
+    open file output; its SHA-256, taken from the stream as it is written. GNU tar and the compressor run as
+    processes of their own where GNU tar is installed, else Python's tarfile writes a GNU-format tar (without the
+    extended attributes)."""
+    name = name or os.path.basename(folder.rstrip("/")) or "root"
+    tar = gnu_tar()
+    compress = [zstd_command(), "-q", "-c"] if compression == "zstd" else ["gzip", "-n", "-c"]
+    if tar is None:
+        return _write_tar_with_tarfile(folder, output, compress, name)
+    with tempfile.TemporaryFile() as errors:
+        archiver = subprocess.Popen([tar] + tar_arguments(folder, name), stdout=subprocess.PIPE, stderr=errors)
+        compressor = subprocess.Popen(compress, stdin=archiver.stdout, stdout=subprocess.PIPE)
+        archiver.stdout.close()
+        digest = hashlib.sha256()
+        for block in iter(lambda: compressor.stdout.read(CHUNK), b""):
+            digest.update(block)
+            output.write(block)
+        compressor.stdout.close()
+        # tar's 1 is "a file changed as it was read": the archive holds each file whole, as tar read it.
+        if archiver.wait() not in (0, 1):
+            errors.seek(0)
+            lines = errors.read().decode("utf-8", "replace").strip().splitlines()
+            raise FormatError("tar failed on %s: %s" % (folder, lines[-1] if lines else "no message"))
+        if compressor.wait() != 0:
+            raise FormatError("%s failed while compressing %s" % (compress[0], folder))
+    return digest.hexdigest()
+
+
+def _write_tar_with_tarfile(folder, output, compress, name):
+    start = output.tell()
+    compressor = subprocess.Popen(compress, stdin=subprocess.PIPE, stdout=output)
     try:
-        with tarfile.open(fileobj=stream, mode="w|", format=tarfile.GNU_FORMAT) as archive:
-            archive.add(folder, arcname=name or os.path.basename(folder.rstrip("/")) or "root")
+        with tarfile.open(fileobj=compressor.stdin, mode="w|", format=tarfile.GNU_FORMAT) as archive:
+            archive.add(folder, arcname=name)
     finally:
-        stream.close()
-        if compressor is not None and compressor.wait() != 0:
-            raise FormatError("zstd failed while compressing %s" % folder)
+        compressor.stdin.close()
+        if compressor.wait() != 0:
+            raise FormatError("%s failed while compressing %s" % (compress[0], folder))
+    output.flush()
+    output.seek(start)
+    return sha256_stream(output)[0]

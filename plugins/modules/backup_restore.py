@@ -10,8 +10,9 @@ short_description: Put a folder or a Docker volume back from its archive, keepin
 version_added: 0.1.0
 description:
   - Restores an archive that M(upkeep.maintenance.backup_create) wrote of a folder (O(dest)) or of a Docker volume
-    (O(volume)) - tar, tar.gz or tar.zst - with its files, folders, links, modes, owners (when run as root) and
-    times.
+    (O(volume)) - tar, tar.gz or tar.zst - with its files, folders, links, modes, owners (when run as root),
+    times, extended attributes (C(user.) ones, and C(trusted.) ones as root, where the file system has them) and
+    sparse files (runs of zeros come back as holes).
   - The archive must match its C(.sha256) sidecar (unless O(checksum=false)) and be read to its end - every member,
     then tar's two end blocks and nothing after them but zeros - before anything is touched. It is
     extracted into a new folder beside the target, on the same file system, which then takes the target's place in
@@ -208,12 +209,15 @@ def swap_in(new, target, keep_replaced):
     return replaced
 
 
-def restore(module, archive, target, expected, size):
+def restore(module, archive, target, expected, allocated):
+    """The archive extracted beside the target and swapped in; allocated is what it writes to the disk, the zero
+    runs of its files left as holes."""
     owners = os.geteuid() == 0
     space = os.statvfs(os.path.dirname(target))
     free = space.f_bavail * space.f_frsize
-    if size > free:
-        raise FormatError("the archive's %s do not fit in the %s free beside %s" % (human_bytes(size), human_bytes(free), target))
+    if allocated > free:
+        raise FormatError("the archive's %s do not fit in the %s free beside %s" % (
+            human_bytes(allocated), human_bytes(free), target))
     new = "%s.restoring-%d" % (target, os.getpid())
     os.mkdir(new, 0o700)
     try:
@@ -247,7 +251,7 @@ def main():
         archive = checked_archive(params["src"], params["pattern"], params["checksum"])
         target = target_folder(module)
         owners = os.geteuid() == 0
-        expected, total = archive_state(archive, owners)
+        expected, total, allocated = archive_state(archive, owners)
         found = folder_state(target, owners) if os.path.isdir(target) else {}
     except (FormatError, OSError) as error:
         module.fail_json(msg=printable("%s not restored: %s" % (name, error)))
@@ -262,7 +266,7 @@ def main():
             name, archive, files, human_bytes(total), len(changes["missing"]), len(changes["added"]), len(changes["changed"]))
     else:
         try:
-            files, total, result["replaced"] = restore(module, archive, target, expected, total)
+            files, total, result["replaced"] = restore(module, archive, target, expected, allocated)
         except (FormatError, OSError) as error:
             module.fail_json(msg=printable("%s not restored, left as it was: %s" % (name, error)), **result)
         summary = "restored %s from %s: %d files, %s%s" % (

@@ -332,3 +332,36 @@ def test_names_that_are_not_utf8_come_back_in_a_result_ansible_takes(tmp_path, e
     assert result["differences"]["changed"] == ["caf\\xe9 \nnotes.txt"]
     with open(latin, "rb") as handle:
         assert handle.read() == b"latin-1 name"
+
+
+def test_a_round_trip_keeps_extended_attributes_holes_and_times_and_the_next_backup_is_identical(
+        run_module, tmp_path, tmpfs):
+    """Restored onto a file system smaller than the sparse file's size: only its data must fit."""
+    disk = tmpfs("16m")
+    folder = disk / "appdata"
+    folder.mkdir()
+    (folder / "data.bin").write_bytes(os.urandom(4096))
+    for number in range(4):
+        os.setxattr(str(folder / "data.bin"), "user.tag%d" % number, b"value-%d" % number)
+    os.setxattr(str(folder), "user.owner", b"\xff\x00 app")
+    with open(str(folder / "disk.img"), "wb") as handle:
+        handle.seek(64 * 1024 * 1024)
+        handle.write(os.urandom(1024))
+    os.mkfifo(str(folder / "queue"))
+    os.utime(str(folder / "queue"), (1700000000, 1700000000))
+    first = archived(run_module, folder, tmp_path / "sets")
+    subprocess.run(["rm", "-rf", str(folder)], check=True)
+    folder.mkdir()
+    (folder / "stray").write_text("replaced by the restore")
+
+    restored = run_module("backup_restore", src=first, dest=str(folder), keep_replaced=False)
+    assert restored["rc"] == 0 and restored["changed"], restored
+    assert sorted(os.listxattr(str(folder / "data.bin"))) == ["user.tag%d" % number for number in range(4)]
+    assert os.getxattr(str(folder / "data.bin"), "user.tag3") == b"value-3"
+    assert os.getxattr(str(folder), "user.owner") == b"\xff\x00 app"
+    image = os.stat(str(folder / "disk.img"))
+    assert image.st_size == 64 * 1024 * 1024 + 1024 and image.st_blocks * 512 < 1024 * 1024
+    assert os.stat(str(folder / "queue")).st_mtime == 1700000000
+    again = run_module("backup_create", kind="folder", src=str(folder), dest=str(tmp_path / "sets"))
+    assert again["outcome"] == "identical", again
+    assert run_module("backup_restore", src=first, dest=str(folder))["changed"] is False
