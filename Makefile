@@ -100,7 +100,12 @@ postgresql:
 
 # What the Makefile provides (Docker, Compose, the German locale, promtool) must be there: a test that finds it missing
 # fails instead of skipping (tests/prerequisites.py).
-pytest: venv collection postgresql images .build/prometheus/.done ## Unit and integration tests (real SQLite, PostgreSQL, TLS, HTTP servers, Docker)
+# npm's semver package, the oracle the audit's npm ranges are checked against (tests/integration/test_range_oracles.py).
+.build/node/node_modules/semver/package.json:
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	npm install --prefix .build/node --no-audit --no-fund --no-save --silent semver@7.6.3
+
+pytest: venv collection postgresql images .build/prometheus/.done .build/node/node_modules/semver/package.json ## Unit and integration tests (real SQLite, PostgreSQL, TLS, HTTP servers, Docker)
 	UPKEEP_PREREQUISITES=required $(BIN)/pytest tests/unit tests/integration
 
 # The execution environment of the ssh scenario: ansible-core and ansible-runner for Debian 13's Python, as an EE

@@ -101,6 +101,27 @@ def run_module(collections_path):
     return ModuleRunner(collections_path)
 
 
+# Runs a module in a process of its own and prints its result with the module's peak resident memory, which the
+# getrusage of a process whose only child is the module gives.
+MEASURED = ("import json, resource, subprocess, sys; process = subprocess.run(sys.argv[1:], input=sys.stdin.read(), "
+            "capture_output=True, text=True); print(json.dumps([json.loads(process.stdout), "
+            "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]))")
+
+
+@pytest.fixture
+def run_module_measured(collections_path):
+    """(result, peak resident memory in MiB) of a module run."""
+    def run(name, **args):
+        process = subprocess.run(
+            [sys.executable, "-c", MEASURED, MODULE_PYTHON or sys.executable, "-m",
+             "ansible_collections.upkeep.maintenance.plugins.modules." + name],
+            input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), capture_output=True, text=True, check=True,
+            env=dict(os.environ, PYTHONPATH=collections_path + (":" + ModuleRunner.module_utils if MODULE_PYTHON else "")))
+        result, peak_kib = json.loads(process.stdout)
+        return result, peak_kib / 1024.0
+    return run
+
+
 @pytest.fixture
 def tmpfs(tmp_path):
     """Mount small tmpfs file systems (for a full disk or a read-only folder); needs root."""

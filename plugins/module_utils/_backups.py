@@ -8,6 +8,7 @@ that read a backup by its content, not its name, to the last byte."""
 
 import fnmatch
 import gzip
+import hashlib
 import os
 import re
 import shutil
@@ -17,7 +18,7 @@ import tarfile
 import tempfile
 import zlib
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK, open_regular
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK, open_regular, sha256_stream
 
 SIDECAR_SUFFIXES = (".sha256", ".sha256sum", ".md5", ".tmp", ".partial")
 MANIFEST_NAMES = ("SHA256SUMS", "sha256sums.txt", "MANIFEST.sha256")
@@ -159,24 +160,30 @@ def zstd_head(path):
 
 
 class ZstdStream(object):
-    """A zstd file decompressed by the zstd command, read as a stream; its exit status is checked at the end."""
+    """A zstd file decompressed by the zstd command, read as a stream; its exit status is checked once it is read to
+    its end. Closed before, the command is stopped: what is left is never read, however large it would be."""
 
     def __init__(self, path):
         self.path = path
+        self.ended = False
         self.process = subprocess.Popen([zstd_command(), "-dc", "--", path], stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE)
 
     def read(self, size=-1):
-        return self.process.stdout.read(size)
+        data = self.process.stdout.read(size)
+        if not data and size != 0:
+            self.ended = True
+            errors = self.process.stderr.read().decode("utf-8", "replace").strip()
+            if self.process.wait() != 0:
+                raise FormatError("zstd stream broken: %s" % (errors.splitlines()[-1] if errors else "zstd failed"))
+        return data
 
     def close(self):
-        remainder = self.process.stdout.read()
-        errors = self.process.stderr.read().decode("utf-8", "replace").strip()
+        if not self.ended:
+            self.process.kill()
         self.process.stdout.close()
         self.process.stderr.close()
-        if self.process.wait() != 0:
-            raise FormatError("zstd stream broken: %s" % (errors.splitlines()[-1] if errors else "zstd failed"))
-        return remainder
+        self.process.wait()
 
 
 def open_stream(path, compression):
@@ -216,16 +223,50 @@ def check_stream(path, compression, kind):
     return details
 
 
-def check_tar_end(stream, members):
-    """tar stops at its end-of-archive blocks, and also, silently, at a damaged header: what follows must be zeros.
-    Reading on to the end also lets gzip check its CRC and length, and zstd its frame checksum."""
-    if any(block.strip(b"\0") for block in iter(lambda: stream.read(CHUNK), b"")):
-        raise FormatError("data follows the end of the archive after %d members: a damaged header" % members)
+class TarStream(object):
+    """A tar stream as tarfile reads it, remembering the bytes of its last reads: tarfile stops without a word at a
+    header cut short or damaged, as at the end-of-archive blocks, and the end it stopped at is then checked here."""
+
+    KEEP = 64 * 1024  # more than tarfile reads ahead (a record of 10 KiB)
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.position = 0
+        self.window = b""
+
+    def read(self, size=-1):
+        data = self.stream.read(size)
+        self.position += len(data)
+        self.window = (self.window + data)[-self.KEEP:]
+        return data
+
+    def read_since(self, offset):
+        """The bytes from offset to the current position, already read."""
+        start = self.position - len(self.window)
+        if offset < start:
+            raise FormatError("the archive's end lies %d bytes behind what was read" % (self.position - offset))
+        return self.window[offset - start:]
+
+
+def check_tar_end(stream, members, end):
+    """The archive ends where tarfile stopped (end, the offset of the header it could not read): two zero blocks
+    there, then nothing but zeros to the stream's end, read in full so that gzip checks its CRC and length and zstd
+    its frame checksum. A header cut short or damaged, an archive cut at a header or a lone zero block are refused."""
+    zeros = len(stream.read_since(end))
+    if stream.read_since(end).strip(b"\0"):
+        raise FormatError("a damaged or cut header after %d members" % members)
+    for block in iter(lambda: stream.read(CHUNK), b""):
+        if block.strip(b"\0"):
+            raise FormatError("data follows the end of the archive after %d members: a damaged header" % members)
+        zeros += len(block)
+    if zeros < 2 * tarfile.BLOCKSIZE:
+        raise FormatError("the archive is cut after %d members: it lacks tar's two end blocks" % members)
 
 
 def check_tar(path, compression):
     """List every member and read every byte of a tar, tar.gz or tar.zst."""
-    stream = open_stream(path, compression)
+    raw = open_stream(path, compression)
+    stream = TarStream(raw)
     members = 0
     total = 0
     try:
@@ -238,11 +279,11 @@ def check_tar(path, compression):
                     if size != member.size:
                         raise FormatError("member %s is cut short (%d of %d bytes)" % (member.name, size, member.size))
                     total += size
-        check_tar_end(stream, members)
+            check_tar_end(stream, members, archive.offset)
     except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
         raise FormatError("tar archive broken after %d members: %s" % (members, error))
     finally:
-        stream.close()
+        raw.close()
     if members == 0:
         raise FormatError("the tar archive holds no members")
     return dict(members=members, member_bytes=total)
@@ -354,20 +395,63 @@ def feed_command(command, source, environment, temp_dir=None):
         return status, error_file.read().decode("utf-8", "replace")
 
 
+def gnu_tar():
+    """GNU tar where it is installed (the archives keep extended attributes), else None."""
+    command = shutil.which("tar")
+    if command and b"GNU tar" in subprocess.run([command, "--version"], capture_output=True, check=False).stdout:
+        return command
+    return None
+
+
+def tar_arguments(folder, name):
+    """GNU tar's arguments for a folder's archive, its members under name: POSIX format with the extended attributes,
+    members in name order and no access or change times, so that the same folder gives the same bytes. The members'
+    names are renamed, and their hard links' targets, not what their symbolic links point to."""
+    replacement = name.replace("\\", "\\\\").replace("&", "\\&").replace("|", "\\|")
+    return ["--create", "--file=-", "--directory=" + folder, "--format=posix", "--sort=name", "--xattrs",
+            "--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime", "--transform=s|^\\.|%s|S" % replacement,
+            "."]
+
+
 def write_tar(folder, output, compression, name=None):
-    """A tar of folder, its members under name (the folder's own by default) - GNU format, whole-second times,
-    members in name order, so the same folder gives the same bytes - written to the open file output through zstd
-    or gzip."""
-    compressor = None
-    if compression == "zstd":
-        compressor = subprocess.Popen([zstd_command(), "-q", "-c"], stdin=subprocess.PIPE, stdout=output)
-        stream = compressor.stdin
-    else:
-        stream = gzip.GzipFile(filename="", mode="wb", fileobj=output, mtime=0)
+    """A tar of folder, its members under name (the folder's own by default), compressed with zstd or gzip into the
+    open file output; its SHA-256, taken from the stream as it is written. GNU tar and the compressor run as
+    processes of their own where GNU tar is installed, else Python's tarfile writes a GNU-format tar (without the
+    extended attributes)."""
+    name = name or os.path.basename(folder.rstrip("/")) or "root"
+    tar = gnu_tar()
+    compress = [zstd_command(), "-q", "-c"] if compression == "zstd" else ["gzip", "-n", "-c"]
+    if tar is None:
+        return _write_tar_with_tarfile(folder, output, compress, name)
+    with tempfile.TemporaryFile() as errors:
+        archiver = subprocess.Popen([tar] + tar_arguments(folder, name), stdout=subprocess.PIPE, stderr=errors)
+        compressor = subprocess.Popen(compress, stdin=archiver.stdout, stdout=subprocess.PIPE)
+        archiver.stdout.close()
+        digest = hashlib.sha256()
+        for block in iter(lambda: compressor.stdout.read(CHUNK), b""):
+            digest.update(block)
+            output.write(block)
+        compressor.stdout.close()
+        # tar's 1 is "a file changed as it was read": the archive holds each file whole, as tar read it.
+        if archiver.wait() not in (0, 1):
+            errors.seek(0)
+            lines = errors.read().decode("utf-8", "replace").strip().splitlines()
+            raise FormatError("tar failed on %s: %s" % (folder, lines[-1] if lines else "no message"))
+        if compressor.wait() != 0:
+            raise FormatError("%s failed while compressing %s" % (compress[0], folder))
+    return digest.hexdigest()
+
+
+def _write_tar_with_tarfile(folder, output, compress, name):
+    start = output.tell()
+    compressor = subprocess.Popen(compress, stdin=subprocess.PIPE, stdout=output)
     try:
-        with tarfile.open(fileobj=stream, mode="w|", format=tarfile.GNU_FORMAT) as archive:
-            archive.add(folder, arcname=name or os.path.basename(folder.rstrip("/")) or "root")
+        with tarfile.open(fileobj=compressor.stdin, mode="w|", format=tarfile.GNU_FORMAT) as archive:
+            archive.add(folder, arcname=name)
     finally:
-        stream.close()
-        if compressor is not None and compressor.wait() != 0:
-            raise FormatError("zstd failed while compressing %s" % folder)
+        compressor.stdin.close()
+        if compressor.wait() != 0:
+            raise FormatError("%s failed while compressing %s" % (compress[0], folder))
+    output.flush()
+    output.seek(start)
+    return sha256_stream(output)[0]

@@ -66,9 +66,23 @@ def change_mode_here(path, mode, uid=-1):
         os.close(fd)
 
 
-def read_regular_file(path):
+class TooLarge(ValueError):
+    """A file larger than a reader takes: refused before it is read."""
+
+
+def read_regular_file(path, limit=None):
+    """The bytes of a regular file; with limit, TooLarge for a larger one, found from its size before it is read and
+    never holding more than limit + 1 bytes of one that grows meanwhile (a sparse file is read to its end, holes
+    included)."""
     with open_regular(path) as stream:
-        return stream.read()
+        if limit is None:
+            return stream.read()
+        if os.fstat(stream.fileno()).st_size > limit:
+            raise TooLarge("larger than %d MiB" % (limit // 1024 // 1024))
+        data = stream.read(limit + 1)
+        if len(data) > limit:
+            raise TooLarge("larger than %d MiB" % (limit // 1024 // 1024))
+        return data
 
 
 def sha256_stream(stream):

@@ -16,7 +16,7 @@ import json
 import os
 import re
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._files import open_regular, read_regular_file
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import TooLarge, open_regular, read_regular_file
 from ansible_collections.upkeep.maintenance.plugins.module_utils._osv import normalize_name
 from ansible_collections.upkeep.maintenance.plugins.module_utils._versions import NPM, PYPI
 
@@ -55,9 +55,10 @@ class Packages(object):
 
 
 def read_text(path):
-    data = read_regular_file(path)
-    if len(data) > MAX_FILE:
-        raise LockfileError("larger than %d MiB" % (MAX_FILE // 1024 // 1024))
+    try:
+        data = read_regular_file(path, MAX_FILE)
+    except TooLarge as error:
+        raise LockfileError(str(error))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -69,6 +70,8 @@ def read_json(path):
         data = json.loads(read_text(path))
     except ValueError as error:
         raise LockfileError("not JSON: %s" % error)
+    except RecursionError:
+        raise LockfileError("nested too deeply to read (a lock file nests a few levels per dependency)")
     if not isinstance(data, dict):
         raise LockfileError("not a JSON object")
     return data

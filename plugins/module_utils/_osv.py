@@ -146,28 +146,31 @@ class Database(object):
             self.by_package.setdefault(key, []).append((advisory, affected))
 
     def matches(self, ecosystem, name, version):
-        """(advisory, affected entry, problem) for each advisory affecting this version; problem names a range that
-        could not be evaluated (the advisory is then matched by its versions list alone)."""
+        """(advisory, affected entry, problem) for each advisory affecting this version, problem None; and for each
+        advisory that may affect it, its ranges or the version not reading, the problem that kept it from telling -
+        never a silent pass."""
         found = []
         for advisory, affected in self.by_package.get((ecosystem, normalize_name(ecosystem, name)), []):
             hit, problem = affects(affected, ecosystem, version)
-            if hit:
-                found.append((advisory, affected, problem))
+            if hit or problem:
+                found.append((advisory, affected, None if hit else problem))
         return found
 
 
 def affects(affected, ecosystem, version):
-    """(whether the affected entry covers the version, a problem with its ranges or None)."""
-    if str(version) in [str(listed) for listed in affected.get("versions") or []]:
+    """(whether the affected entry covers the version, what kept a range from telling or None)."""
+    if str(version) in [str(listed) for listed in affected.get("versions") or [] if isinstance(listed, (str, int, float))]:
         return True, None
-    problem = None
+    problems = []
     for range_spec in affected.get("ranges") or []:
         try:
+            if not isinstance(range_spec, dict):
+                raise InvalidVersion("range %r is not an object" % (range_spec,))
             if range_affects(range_spec, ecosystem, version):
                 return True, None
-        except (InvalidVersion, AttributeError, TypeError) as error:
-            problem = str(error)
-    return False, problem
+        except InvalidVersion as error:
+            problems.append(str(error))
+    return False, "; ".join(problems) or None
 
 
 def cvss3_score(vector):
@@ -258,20 +261,21 @@ def merge_by_alias(matches):
 
 def finding(group, ecosystem, version):
     """One vulnerability of one package: its ids (advisory ids first, then aliases), summary, rating and the first
-    version that fixes every advisory merged into it."""
+    version that fixes every advisory merged into it; unsure when none of its advisories could tell, each for the
+    problem it names."""
     advisories = [advisory for advisory, _affected, _problem in group["matches"]]
     ids = sorted(set(advisory["id"] for advisory in advisories), key=id_order)
     aliases = sorted(group["names"] - set(ids), key=id_order)
     ratings = [rating(advisory, affected) for advisory, affected, _problem in group["matches"]]
     rated = [(SEVERITIES.index(level), level, source) for level, source in ratings if level]
     fixes = [fix for fix in (first_fixed(affected, ecosystem, version) for _advisory, affected, _problem in group["matches"]) if fix]
-    fixed = max(fixes, key=lambda fix: version_key(ecosystem, fix)) if fixes else None
+    fixed = max(fixes, key=lambda fix: version_key(ecosystem, fix, True)) if fixes else None
     summary = next((str(advisory.get("summary")) for advisory in advisories if advisory.get("summary")), None) or \
         next((str(advisory.get("details", "")).strip().splitlines()[0] for advisory in advisories
               if str(advisory.get("details", "")).strip()), ids[0])
     return dict(ids=ids, aliases=aliases, summary=summary[:200], severity=max(rated)[1] if rated else "unknown",
                 severity_source=max(rated)[2] if rated else next((source for _level, source in ratings if source), None),
-                fixed=fixed,
+                fixed=fixed, unsure=all(problem for _advisory, _affected, problem in group["matches"]),
                 problems=sorted(set(problem for _advisory, _affected, problem in group["matches"] if problem)))
 
 

@@ -24,6 +24,8 @@ PEP440 = re.compile(r"""
     \s*$""", re.VERBOSE | re.IGNORECASE)
 PRE_LABELS = dict(a="a", alpha="a", b="b", beta="b", c="rc", rc="rc", pre="rc", preview="rc")
 SEMVER = re.compile(r"^\s*[v=]?\s*(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?\s*$")
+# A version as node-semver reads one in a range: the minor and patch may be left out (1.0 is 1.0.0), v and = may lead.
+PARTIAL_SEMVER = re.compile(r"^\s*[v=\s]*(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-?([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?\s*$")
 
 
 class InvalidVersion(ValueError):
@@ -56,12 +58,14 @@ def pep440_key(text):
     return (int(match.group("epoch") or 0), release, pre, post_key, dev_key, local_key)
 
 
-def semver_key(text):
-    """A sort key ordering versions as Semantic Versioning 2.0.0 does (prerelease identifiers, no build metadata)."""
-    match = SEMVER.match(str(text))
+def semver_key(text, partial=False):
+    """A sort key ordering versions as Semantic Versioning 2.0.0 does (prerelease identifiers, no build metadata).
+    partial reads a version of a range as node-semver does, the parts left out being 0."""
+    match = (PARTIAL_SEMVER if partial else SEMVER).match(text if isinstance(text, str) else "")
     if not match:
         raise InvalidVersion("%r is not a semantic version" % (text,))
     major, minor, patch, prerelease = match.groups()
+    minor, patch = minor or 0, patch or 0
     if prerelease is None:
         pre = ((2,),)  # a release sorts after all its prereleases
     else:
@@ -78,13 +82,24 @@ def is_prerelease(ecosystem, text):
     return bool(match and match.group(4))
 
 
-def version_key(ecosystem, text):
-    """The sort key of a version in its ecosystem; InvalidVersion when it does not read."""
+def version_key(ecosystem, text, partial=False):
+    """The sort key of a version in its ecosystem; InvalidVersion when it does not read. partial reads a version of
+    an npm range as npm does (1.0 is 1.0.0)."""
+    if not isinstance(text, str):
+        raise InvalidVersion("%r is not a version" % (text,))
     if ecosystem == PYPI:
         return pep440_key(text)
     if ecosystem == NPM:
-        return semver_key(text)
+        return semver_key(text, partial)
     raise InvalidVersion("versions of the %s ecosystem are not compared here" % ecosystem)
+
+
+def range_ordering(range_spec, ecosystem):
+    """(the key of an installed version, the key of a version of the range's events) by the range's type: SEMVER
+    ranges order by Semantic Versioning whatever the ecosystem, ECOSYSTEM ranges by the ecosystem's own rules."""
+    if range_spec.get("type") == "SEMVER":
+        return semver_key, lambda text: semver_key(text, True)
+    return (lambda text: version_key(ecosystem, text)), (lambda text: version_key(ecosystem, text, True))
 
 
 def range_affects(range_spec, ecosystem, version):
@@ -94,10 +109,12 @@ def range_affects(range_spec, ecosystem, version):
     kind = range_spec.get("type")
     if kind not in ("ECOSYSTEM", "SEMVER"):
         return None
-    ordering = semver_key if kind == "SEMVER" else (lambda text: version_key(ecosystem, text))
-    current = ordering(version)
+    installed, ordering = range_ordering(range_spec, ecosystem)
+    current = installed(version)
+    if not isinstance(range_spec.get("events"), list):
+        raise InvalidVersion("the range's events %r are not a list" % (range_spec.get("events"),))
     events = []
-    for event in range_spec.get("events") or []:
+    for event in range_spec["events"]:
         if not isinstance(event, dict) or len(event) != 1:
             raise InvalidVersion("range event %r is not one of introduced, fixed, last_affected, limit" % (event,))
         (name, value), = event.items()
@@ -105,8 +122,10 @@ def range_affects(range_spec, ecosystem, version):
             continue
         if name not in ("introduced", "fixed", "last_affected"):
             raise InvalidVersion("range event %r is not one of introduced, fixed, last_affected, limit" % (event,))
-        key = (-1,) if name == "introduced" and str(value) == "0" else ordering(value)
+        key = (-1,) if name == "introduced" and (value == "0" or type(value) is int and value == 0) else ordering(value)
         events.append((key, name))
+    # Events of one version keep the advisory's order: an empty range [introduced X, fixed X] leaves X alone, a range
+    # ending at X followed by one starting there (PYSEC-2022-236: fixed 3.1.1, then introduced 3.1.1) affects X.
     events.sort(key=lambda event: (0,) if event[0] == (-1,) else (1, event[0]))
     affected = False
     for key, name in events:
@@ -123,16 +142,16 @@ def range_affects(range_spec, ecosystem, version):
 def first_fixed(affected, ecosystem, version):
     """The lowest fixed version above the installed one among the affected entry's ranges, or None."""
     fixes = []
-    current = version_key(ecosystem, version)
     for range_spec in affected.get("ranges") or []:
-        if range_spec.get("type") not in ("ECOSYSTEM", "SEMVER"):
+        if not isinstance(range_spec, dict) or range_spec.get("type") not in ("ECOSYSTEM", "SEMVER"):
             continue
-        for event in range_spec.get("events") or []:
+        installed, ordering = range_ordering(range_spec, ecosystem)
+        for event in range_spec.get("events") if isinstance(range_spec.get("events"), list) else []:
             value = event.get("fixed") if isinstance(event, dict) else None
             if value is None:
                 continue
             try:
-                key = version_key(ecosystem, value) if range_spec["type"] == "ECOSYSTEM" else semver_key(value)
+                key, current = ordering(value), installed(version)
             except InvalidVersion:
                 continue
             if key > current:

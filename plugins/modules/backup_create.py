@@ -215,13 +215,14 @@ def dump_postgresql(module, params, temporary):
 
 
 def archive_folder(folder, params, temporary, name=None):
+    """The archive of the folder written to temporary; its SHA-256."""
     if not os.path.isdir(folder):
         raise FormatError("%s is not a folder" % folder)
-    with open(temporary, "wb") as output:
-        write_tar(folder, output, params["compression"], name)
+    with open(temporary, "w+b") as output:
+        digest = write_tar(folder, output, params["compression"], name)
         output.flush()
         os.fsync(output.fileno())
-    return None
+    return digest
 
 
 def take(module, dest, final):
@@ -231,14 +232,13 @@ def take(module, dest, final):
     try:
         if params["kind"] == "postgresql":
             command = dump_postgresql(module, params, temporary)
+            digest = sha256_file(temporary)
+        elif params["kind"] == "volume":
+            command, digest = None, archive_folder(volume_folder(module, params["src"]), params, temporary, params["src"])
         else:
-            if params["kind"] == "volume":
-                command = archive_folder(volume_folder(module, params["src"]), params, temporary, params["src"])
-            else:
-                command = archive_folder(params["src"], params, temporary)
+            command, digest = None, archive_folder(params["src"], params, temporary)
         os.chmod(temporary, module.params["mode"])
         fsync_path(temporary)
-        digest = sha256_file(temporary)
     except (FormatError, OSError, tarfile.TarError) as error:
         remove_if_present(temporary)
         module.fail_json(msg="backup of %s failed: %s" % (params["db"] if params["kind"] == "postgresql" else params["src"],

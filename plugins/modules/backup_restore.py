@@ -10,9 +10,11 @@ short_description: Put a folder or a Docker volume back from its archive, keepin
 version_added: 0.1.0
 description:
   - Restores an archive that M(upkeep.maintenance.backup_create) wrote of a folder (O(dest)) or of a Docker volume
-    (O(volume)) - tar, tar.gz or tar.zst - with its files, folders, links, modes, owners (when run as root) and
-    times.
-  - The archive must match its C(.sha256) sidecar and be readable to its end before anything is touched. It is
+    (O(volume)) - tar, tar.gz or tar.zst - with its files, folders, links, modes, owners (when run as root),
+    times, extended attributes (C(user.) ones, and C(trusted.) ones as root, where the file system has them) and
+    sparse files (runs of zeros come back as holes).
+  - The archive must match its C(.sha256) sidecar (unless O(checksum=false)) and be read to its end - every member,
+    then tar's two end blocks and nothing after them but zeros - before anything is touched. It is
     extracted into a new folder beside the target, on the same file system, which then takes the target's place in
     one rename; the contents it replaces are kept as C(TARGET.replaced-TIMESTAMP) unless O(keep_replaced) is false.
     A failure at any point leaves the target as it was.
@@ -55,6 +57,12 @@ options:
     description:
       - The Docker volume to put back, by name; it must exist (C(docker volume create), or its Compose project).
     type: str
+  checksum:
+    description:
+      - Restore only an archive whose C(.sha256) sidecar it matches; an archive without one is refused. V(false)
+        restores an archive without a sidecar (one made by hand), still read to its end first.
+    type: bool
+    default: true
   keep_replaced:
     description:
       - Keep the replaced contents as C(TARGET.replaced-TIMESTAMP). For a volume this folder is in the volume's own
@@ -131,20 +139,28 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._results import
 from ansible_collections.upkeep.maintenance.plugins.module_utils._sqlite import BACKUP_STAMP_FORMAT
 
 
-def checked_archive(src, pattern):
-    """The archive to restore: src itself, which must match its sidecar when it has one, or the newest archive of the
-    folder src whose checksum holds. archive_state then reads it to its end before anything is touched."""
+def checked_archive(src, pattern, checksum):
+    """The archive to restore: src itself, which must match its sidecar, or the newest archive of the folder src
+    whose checksum holds; without checksum, src or the newest archive, sidecar or not. archive_state then reads it to
+    its end before anything is touched."""
     if os.path.isdir(src):
+        archives = list(reversed(backup_set(src, pattern)))
         # Newest first, each hashed only until one holds.
-        archive = next((path for path in reversed(backup_set(src, pattern)) if read_checksum(path) == sha256_file(path)), None)
+        archive = next((path for path in archives if not checksum or read_checksum(path) == sha256_file(path)), None)
         if archive is None:
-            raise FormatError("no archive in %s matching %s has a checksum that holds" % (src, pattern))
-    else:
-        archive = src
-        expected = read_checksum(archive)
-        if expected is not None and expected != sha256_file(archive):
-            raise FormatError("%s does not match its checksum sidecar: not restored" % archive)
-    return archive
+            raise FormatError("no archive in %s matching %s%s" % (src, pattern, " has a checksum that holds" if checksum else ""))
+        return archive
+    expected = read_checksum(src)
+    if checksum and expected is None:
+        raise FormatError("%s has no .sha256 sidecar to check it against (checksum=false restores it unchecked)" % src)
+    if expected is not None and expected != sha256_file(src):
+        raise FormatError("%s does not match its checksum sidecar" % src)
+    return src
+
+
+def printable(path):
+    """A path of the archive as text a report can carry: bytes that are not UTF-8 as escapes."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def running_users(module, docker, volume):
@@ -193,12 +209,15 @@ def swap_in(new, target, keep_replaced):
     return replaced
 
 
-def restore(module, archive, target, expected, size):
+def restore(module, archive, target, expected, allocated):
+    """The archive extracted beside the target and swapped in; allocated is what it writes to the disk, the zero
+    runs of its files left as holes."""
     owners = os.geteuid() == 0
     space = os.statvfs(os.path.dirname(target))
     free = space.f_bavail * space.f_frsize
-    if size > free:
-        raise FormatError("the archive's %s do not fit in the %s free beside %s" % (human_bytes(size), human_bytes(free), target))
+    if allocated > free:
+        raise FormatError("the archive's %s do not fit in the %s free beside %s" % (
+            human_bytes(allocated), human_bytes(free), target))
     new = "%s.restoring-%d" % (target, os.getpid())
     os.mkdir(new, 0o700)
     try:
@@ -219,6 +238,7 @@ def main():
             pattern=dict(type="str", default="*.tar*"),
             dest=dict(type="path"),
             volume=dict(type="str"),
+            checksum=dict(type="bool", default=True),
             keep_replaced=dict(type="bool", default=True),
         ),
         mutually_exclusive=[("dest", "volume")],
@@ -228,17 +248,17 @@ def main():
     started = time.monotonic()
     name = params["volume"] or params["dest"]
     try:
-        archive = checked_archive(params["src"], params["pattern"])
+        archive = checked_archive(params["src"], params["pattern"], params["checksum"])
         target = target_folder(module)
         owners = os.geteuid() == 0
-        expected, total = archive_state(archive, owners)
+        expected, total, allocated = archive_state(archive, owners)
         found = folder_state(target, owners) if os.path.isdir(target) else {}
     except (FormatError, OSError) as error:
-        module.fail_json(msg="%s not restored: %s" % (name, error))
+        module.fail_json(msg=printable("%s not restored: %s" % (name, error)))
     changes = differences(expected, found)
     files = sum(1 for entry in expected.values() if entry[0] == "file")
     result = dict(changed=expected != found, archive=archive, dest=target, replaced=None, files=files, bytes=total,
-                  differences=dict((key, paths[:20]) for key, paths in changes.items()))
+                  differences=dict((key, [printable(path) for path in paths[:20]]) for key, paths in changes.items()))
     if not result["changed"]:
         summary = "%s already holds what %s holds" % (name, archive)
     elif module.check_mode:
@@ -246,9 +266,9 @@ def main():
             name, archive, files, human_bytes(total), len(changes["missing"]), len(changes["added"]), len(changes["changed"]))
     else:
         try:
-            files, total, result["replaced"] = restore(module, archive, target, expected, total)
+            files, total, result["replaced"] = restore(module, archive, target, expected, allocated)
         except (FormatError, OSError) as error:
-            module.fail_json(msg="%s not restored, left as it was: %s" % (name, error), **result)
+            module.fail_json(msg=printable("%s not restored, left as it was: %s" % (name, error)), **result)
         summary = "restored %s from %s: %d files, %s%s" % (
             name, archive, files, human_bytes(total),
             "; the replaced contents are in %s" % result["replaced"] if result["replaced"] else "")

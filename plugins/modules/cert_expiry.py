@@ -272,6 +272,9 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._results import
 )
 
 
+# Certificates of one file that do not read, listed one by one; the rest are counted.
+ERRORS_PER_FILE = 10
+
 def expand_paths(paths, patterns, recurse, allow_empty_globs):
     """(files listed by name, files found in folders or by globs), each once, in the order given."""
     listed, found, seen = [], [], set()
@@ -352,11 +355,13 @@ class Check(object):
         if not found:
             return [self.error(base, "no certificate in %s" % path)]
         good = [certificate for _position, certificate in found if not isinstance(certificate, CertificateError)]
-        entries = []
+        entries, unread = [], 0
         for position, certificate in found:
             where = dict(base, position=position, source=path if len(found) == 1 else "%s#%d" % (path, position))
             if isinstance(certificate, CertificateError):
-                entries.append(self.error(where, str(certificate)))
+                unread += 1
+                if unread <= ERRORS_PER_FILE:
+                    entries.append(self.error(where, str(certificate)))
                 continue
             entry = self.entry(certificate, where)
             if entry["status"] != "error" and self.params["verify_chain"]:
@@ -364,6 +369,11 @@ class Check(object):
                 valid, message = verify_with_openssl(self.openssl, certificate, others, self.params["ca_file"])
                 entry["chain"] = dict(valid=valid, message=message)
             entries.append(self.escalate(entry) if entry["status"] != "error" else entry)
+        if unread > ERRORS_PER_FILE:
+            # Thousands of broken blocks in one file are one problem, not thousands of entries.
+            entries.append(dict(self.error(dict(base, source="%s#more" % path), "%d more certificates in %s do not read "
+                                           "(the first %d are listed)" % (unread - ERRORS_PER_FILE, path, ERRORS_PER_FILE)),
+                                count=unread - ERRORS_PER_FILE))
         return entries
 
     def read_endpoint(self, endpoint):
@@ -462,15 +472,15 @@ def main():
     certificates, skipped = Check(module).run(endpoints)
     summary = dict((status, 0) for status in CERTIFICATE_STATUSES)
     for certificate in certificates:
-        summary[certificate["status"]] += 1
+        summary[certificate["status"]] += certificate.get("count", 1)
     entries = [contract_entry(certificate) for certificate in certificates]
     remaining = [certificate["days_remaining"] for certificate in certificates if certificate["days_remaining"] is not None]
     overview = result_entry(
         "cert_expiry", "certificates", "ok",
         "%s checked: %s%s" % (
-            plural(len(certificates), "certificate"), ", ".join("%d %s" % (count, status) for status, count in summary.items() if count) or "none",
+            plural(sum(summary.values()), "certificate"), ", ".join("%d %s" % (count, status) for status, count in summary.items() if count) or "none",
             "; fewest days remaining %d" % min(remaining) if remaining else ""),
-        metrics=dict(summary, certificates=len(certificates), **(dict(min_days_remaining=min(remaining)) if remaining else {})),
+        metrics=dict(summary, certificates=sum(summary.values()), **(dict(min_days_remaining=min(remaining)) if remaining else {})),
         # What was checked, so that a report can tell one host's endpoints from another's.
         details=dict(endpoints=sorted(set(certificate["source"] for certificate in certificates
                                           if certificate["kind"] == "endpoint"))))

@@ -13,7 +13,10 @@ description:
     usually on the controller (C(delegate_to) localhost, C(run_once)), so that the advisory database is read once and
     the hosts need no access to it nor to the internet.
   - Vulnerabilities, matched as the OSV schema specifies - C(ECOSYSTEM) ranges compared by PEP 440 (PyPI) and
-    Semantic Versioning (npm), C(SEMVER) ranges, C(versions) lists, C(last_affected), several ranges per package;
+    Semantic Versioning (npm; a range's versions read as npm reads them, C(1.0) as C(1.0.0)), C(SEMVER) ranges by
+    Semantic Versioning whatever the ecosystem, C(versions) lists, C(last_affected), several ranges per package; an
+    advisory whose range, or the installed version, does not read is a V(warning) naming what could not be read,
+    never a silent pass;
     withdrawn advisories are ignored, and advisories that are one vulnerability (PYSEC, GHSA and CVE ids that alias
     each other) are one finding. The advisories come from a local OSV database (O(database) - folders of OSV JSON or
     YAML files, such as the PyPA advisory database, or the C(all.zip) exports of osv.dev) or from the OSV API
@@ -125,9 +128,11 @@ EXAMPLES = r"""
 
 RETURN = r"""
 hosts:
-  description: For each host, its C(vulnerabilities), C(licenses) and C(outdated) findings and its C(upkeep_results)
-    entries (V(dependency_vulnerability), V(dependency_license), V(dependency_outdated), and a
-    V(dependency_audit) overview).
+  description: For each host, its C(vulnerabilities), C(unevaluated) advisories (whose ranges, or the installed version,
+    do not read: each names its C(problems), whatever the O(audit_level)), C(licenses) and C(outdated) findings and its
+    C(upkeep_results) entries (V(dependency_vulnerability), a V(warning) for each unevaluated advisory,
+    V(dependency_license), V(dependency_outdated), V(dependency_inventory) for packages of the inventories whose name or
+    version is not text, and a V(dependency_audit) overview).
   returned: always
   type: dict
   sample:
@@ -174,15 +179,19 @@ CONTRACT = dict(critical="critical", high="critical", moderate="warning", low="w
 
 
 def host_packages(trees):
-    """Every package of a host's trees, each once per file it came from."""
-    seen, packages = set(), []
-    for tree in trees or []:
-        for package in tree.get("packages") or []:
-            key = (package.get("ecosystem"), package.get("name"), package.get("version"), package.get("source"))
-            if None not in key[:3] and key not in seen:
+    """Every package of a host's trees, each once per file it came from; and the packages left out, whose ecosystem,
+    name or version is not text (an inventory written by hand, or by another tool), as they were given."""
+    seen, packages, left_out = set(), [], []
+    for tree in trees if isinstance(trees, list) else [trees]:
+        for package in (tree.get("packages") if isinstance(tree, dict) else None) or []:
+            key = tuple(package.get(field) for field in ("ecosystem", "name", "version", "source")) \
+                if isinstance(package, dict) else (None,)
+            if not all(isinstance(value, str) and value for value in key[:3]):
+                left_out.append(package)
+            elif key not in seen:
                 seen.add(key)
                 packages.append(dict(package, tree=tree.get("path")))
-    return packages
+    return packages, left_out
 
 
 class Audit(object):
@@ -225,36 +234,39 @@ class Audit(object):
     def vulnerabilities(self, package):
         key = (package["ecosystem"], package["name"], package["version"])
         if key not in self.matches:
-            try:
-                version_key(package["ecosystem"], package["version"])
-                groups = merge_by_alias(self.database.matches(*key))
-                self.matches[key] = [finding(group, package["ecosystem"], package["version"]) for group in groups]
-            except InvalidVersion:
-                self.matches[key] = []
+            groups = merge_by_alias(self.database.matches(*key))
+            self.matches[key] = [finding(group, package["ecosystem"], package["version"]) for group in groups]
         return self.matches[key]
 
-    def audit_host(self, packages, index_answers):
+    def audit_host(self, packages, left_out, index_answers):
         level = SEVERITIES.index(self.params["audit_level"])
-        vulnerabilities, entries = [], []
+        vulnerabilities, unsure, entries = [], [], []
         for package in packages:
             for found in self.vulnerabilities(package):
                 rank = SEVERITIES.index(found["severity"]) if found["severity"] in SEVERITIES else SEVERITIES.index("moderate")
-                if rank < level:
+                # What could not be evaluated is said whatever its rating: it may be the worst of them.
+                if rank < level and not found["unsure"]:
                     continue
                 vulnerability = dict(found, ecosystem=package["ecosystem"], package=package["name"],
                                      version=package["version"], source=package["source"], direct=package.get("direct"))
-                vulnerabilities.append(vulnerability)
+                (unsure if found["unsure"] else vulnerabilities).append(vulnerability)
                 entries.append(vulnerability_entry(vulnerability))
+        if left_out:
+            entries.append(result_entry(
+                "dependency_inventory", "packages", "warning", "%s of the inventory left out: an ecosystem, name or "
+                "version that is not text (%s)" % (plural(len(left_out), "package"), ", ".join(
+                    repr(package)[:80] for package in left_out[:3]))))
         licenses, license_entries = self.licenses(packages)
         outdated, outdated_entries = self.outdated(packages, index_answers)
         overview = result_entry(
-            "dependency_audit", "dependencies", "ok", "%s checked: %s%s%s" % (
+            "dependency_audit", "dependencies", "ok", "%s checked: %s%s%s%s" % (
                 plural(len(packages), "package"), plural(len(vulnerabilities), "vulnerability", "vulnerabilities"),
+                ", %s that could not be evaluated" % plural(len(unsure), "advisory", "advisories") if unsure else "",
                 ", %s" % plural(len(licenses), "license finding") if self.params["allowed_licenses"] else "",
                 ", %s" % plural(len(outdated), "outdated package") if self.params["outdated"] else ""),
-            metrics=dict(packages=len(packages), vulnerabilities=len(vulnerabilities), licenses=len(licenses),
-                         outdated=len(outdated)))
-        return dict(vulnerabilities=vulnerabilities, licenses=licenses, outdated=outdated,
+            metrics=dict(packages=len(packages), vulnerabilities=len(vulnerabilities), unevaluated=len(unsure),
+                         licenses=len(licenses), outdated=len(outdated)))
+        return dict(vulnerabilities=vulnerabilities, unevaluated=unsure, licenses=licenses, outdated=outdated,
                     upkeep_results=[overview] + entries + license_entries + outdated_entries + list(self.notes))
 
     def licenses(self, packages):
@@ -367,9 +379,16 @@ def parse_time(text):
 
 def vulnerability_entry(item):
     names = ", ".join(item["ids"] + item["aliases"][:3])
+    target = "%s@%s (%s)" % (item["package"], item["version"], item["source"])
+    if item["unsure"]:
+        return result_entry(
+            "dependency_vulnerability", target, "warning", "%s, %s: could not tell whether %s %s is affected: %s" % (
+                names, item["severity"], item["package"], item["version"], "; ".join(item["problems"])),
+            details=dict((key, item[key]) for key in ("ids", "aliases", "severity", "ecosystem", "package", "version",
+                                                      "direct", "problems")))
     advice = "upgrade %s to %s" % (item["package"], item["fixed"]) if item["fixed"] else "no fixed version yet"
     return result_entry(
-        "dependency_vulnerability", "%s@%s (%s)" % (item["package"], item["version"], item["source"]),
+        "dependency_vulnerability", target,
         CONTRACT[item["severity"]], "%s, %s: %s; %s" % (names, item["severity"], item["summary"], advice),
         details=dict((key, item[key]) for key in ("ids", "aliases", "severity", "severity_source", "fixed", "ecosystem",
                                                   "package", "version", "direct", "problems")))
@@ -397,13 +416,14 @@ def main():
     if params["timeout"] <= 0 or params["concurrency"] < 1 or params["outdated_days"] < 0:
         module.fail_json(msg="timeout must be above 0, concurrency 1 or more and outdated_days 0 or more")
     audit = Audit(module)
-    packages = dict((host, host_packages(trees)) for host, trees in params["inventories"].items())
+    read = dict((host, host_packages(trees)) for host, trees in params["inventories"].items())
+    packages = dict((host, found) for host, (found, _left_out) in read.items())
     distinct = set((package["ecosystem"], package["name"], package["version"])
                    for host_list in packages.values() for package in host_list)
     seconds = audit.load(distinct)
     index_answers = audit.ask_indexes([package for host_list in packages.values() for package in host_list]) \
         if params["outdated"] else {}
-    hosts = dict((host, audit.audit_host(host_packages_list, index_answers)) for host, host_packages_list in packages.items())
+    hosts = dict((host, audit.audit_host(found, left_out, index_answers)) for host, (found, left_out) in read.items())
     database = dict(advisories=audit.database.loaded, withdrawn=audit.database.withdrawn,
                     unreadable=audit.database.unreadable, seconds=seconds)
     if database["unreadable"]:

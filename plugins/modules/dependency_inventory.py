@@ -148,6 +148,14 @@ class Inventory(object):
         except (OSError, ValueError) as error:
             self.problems.append(dict(path=path, status="failed", message=getattr(error, "strerror", None) or str(error)))
             return
+        except RecursionError:
+            self.problems.append(dict(path=path, status="failed", message="nested too deeply to read"))
+            return
+        except (TypeError, KeyError, AttributeError, IndexError) as error:
+            # A file of the right name whose content has another shape than its format's: that file, not the run.
+            self.problems.append(dict(path=path, status="failed", message="not shaped as its format is (%s: %s)" % (
+                type(error).__name__, error)))
+            return
         tree = self.tree(folder, ecosystem)
         tree["files"].append(path)
         tree["packages"] += found.packages

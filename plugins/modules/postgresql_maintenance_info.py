@@ -12,9 +12,9 @@ description:
   - Reads the server's statistics and catalogs, in a read-only session, and returns what a maintenance runbook checks,
     with findings of V(warning) or V(critical) severity from thresholds that can be set.
   - Per table of the database, dead tuples and their share, the time since the last (auto)vacuum and (auto)analyze,
-    and estimated bloat of tables and B-tree indexes. Bloat is measured with the C(pgstattuple) extension when it is
-    installed in the database (for relations of at least O(bloat_min_bytes)), else estimated from the catalog the way
-    C(check_postgres) does, which needs the tables to have been analyzed.
+    and estimated bloat of tables and B-tree indexes. Bloat is estimated from the catalog's statistics the way
+    C(check_postgres) does, which needs the tables to have been analyzed; a relation the statistics say nothing of (of
+    at least O(bloat_min_bytes)) is measured with the C(pgstattuple) extension where it is installed in the database.
   - Unused indexes (never scanned since the statistics were reset, not unique, not backing a constraint).
   - Server-wide, long-running queries and sessions idle in a transaction, connections against C(max_connections),
     transaction-ID age of every database against C(autovacuum_freeze_max_age), database sizes, WAL archiving failures,

@@ -196,7 +196,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._postgresql imp
     sql,
     with_session,
 )
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, plural, result_entry
 
 CONCURRENTLY_VERSION = 120000
 # A leftover's DROP INDEX is tried this many times, this many seconds apart, each within lock_timeout.
@@ -389,7 +389,8 @@ def main():
             problems.append("invalid leftovers remain, still maintained on every write: %s" % ", ".join(
                 reindex.leftovers_remaining))
         module.fail_json(msg="; ".join(problems), **result)
-    module.exit_json(msg="%d indexes rebuilt, %d leftovers dropped" % (len(done), len(reindex.leftovers_dropped)), **result)
+    module.exit_json(msg=("would rebuild %s and drop %s" if module.check_mode else "%s rebuilt, %s dropped") % (
+        plural(len(done), "index", "indexes"), plural(len(reindex.leftovers_dropped), "leftover")), **result)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,11 @@ tar as the oracle: the restored tree equals what tar extracts of the same archiv
 special files; a second run changes nothing; hostile archives stop before anything is touched."""
 
 import io
+import json
 import os
 import stat
 import subprocess
+import sys
 import tarfile
 import uuid
 
@@ -139,6 +141,14 @@ def test_a_restore_that_does_not_fit_or_would_replace_the_root_folder_is_refused
     assert root["rc"] == 1 and "the root folder is never replaced" in root["msg"]
 
 
+def with_sidecar(path):
+    """The archive with a .sha256 sidecar that matches it, as one who can write the backups could leave it."""
+    digest = subprocess.run(["sha256sum", str(path)], capture_output=True, text=True, check=True).stdout.split()[0]
+    with open(str(path) + ".sha256", "w") as handle:
+        handle.write("%s  %s\n" % (digest, os.path.basename(str(path))))
+    return str(path)
+
+
 def hostile_archive(path, members):
     """A tar.gz of (name, kind, data or link target) members under a top folder, as an attacker could write it."""
     with tarfile.open(str(path), "w:gz") as archive:
@@ -153,7 +163,7 @@ def hostile_archive(path, members):
                 continue
             info.type, info.linkname = dict(symlink=tarfile.SYMTYPE, hardlink=tarfile.LNKTYPE)[kind], value
             archive.addfile(info)
-    return str(path)
+    return with_sidecar(path)
 
 
 @pytest.mark.parametrize("members, said", [
@@ -169,7 +179,7 @@ def test_a_hostile_archive_stops_before_anything_is_touched(run_module, tmp_path
     result = run_module("backup_restore", src=archive, dest=str(estate))
     assert result["rc"] == 1 and said in result["msg"] and "not restored" in result["msg"], result
     assert tree(estate) == before
-    assert sorted(os.listdir(str(tmp_path))) == ["appdata", "hostile.tar.gz"]
+    assert sorted(os.listdir(str(tmp_path))) == ["appdata", "hostile.tar.gz", "hostile.tar.gz.sha256"]
     assert not os.path.lexists("/tmp/planted") and not os.path.lexists(str(tmp_path.parent / "escaped"))
 
 
@@ -221,6 +231,137 @@ def test_an_archive_with_data_after_its_end_is_not_restored(run_module, tmp_path
     with open(str(archive), "ab") as handle:
         handle.write(b"\0" * 1024 + b"ustar, but damaged" + b"\0" * 1000)
     before = tree(estate)
-    result = run_module("backup_restore", src=str(archive), dest=str(estate))
+    result = run_module("backup_restore", src=with_sidecar(archive), dest=str(estate))
     assert result["rc"] == 1 and "data follows the end of the archive" in result["msg"], result
     assert tree(estate) == before
+
+
+class Zeros(object):
+    """A gigabyte of zeros to read, none of it in memory."""
+
+    def __init__(self, size):
+        self.left = size
+
+    def read(self, size=-1):
+        size = self.left if size < 0 else min(size, self.left)
+        self.left -= size
+        return bytes(size)
+
+
+def test_a_small_archive_refused_at_its_first_member_is_not_read_on_into_memory(run_module_measured, tmp_path, estate):
+    """A 33 KB tar.zst: a member that climbs out, then a gigabyte of zeros, which zstd packs to nothing."""
+    plain = tmp_path / "bomb.tar"
+    with tarfile.open(str(plain), "w") as archive:
+        for name, size in (("appdata", None), ("appdata/../escaped", 1), ("appdata/zeros", 1024 ** 3)):
+            info = tarfile.TarInfo(name)
+            if size is None:
+                info.type = tarfile.DIRTYPE
+                archive.addfile(info)
+            else:
+                info.size = size
+                archive.addfile(info, Zeros(size))
+    subprocess.run(["zstd", "-q", "--rm", str(plain)], check=True)
+    bomb = with_sidecar(str(plain) + ".zst")
+    assert os.path.getsize(bomb) < 100 * 1024
+    before = tree(estate)
+    result, peak = run_module_measured("backup_restore", src=bomb, dest=str(estate))
+    assert result["failed"] and "would be written outside the folder" in result["msg"], result
+    assert peak < 100, "the refusal took %d MiB" % peak
+    assert tree(estate) == before
+
+
+@pytest.mark.parametrize("compression", ["zstd", "gzip"])
+def test_a_cut_archive_whose_checksum_holds_is_refused_with_the_target_untouched(run_module, tmp_path, estate, compression):
+    archive = tmp_path / ("appdata.tar." + dict(zstd="zst", gzip="gz")[compression])
+    subprocess.run(["tar", "--create", "--" + compression, "--file", str(archive), "--directory", str(tmp_path), "appdata"],
+                   check=True)
+    with open(str(archive), "r+b") as handle:
+        handle.truncate(os.path.getsize(str(archive)) // 2)
+    before = tree(estate)
+    result = run_module("backup_restore", src=with_sidecar(archive), dest=str(estate))
+    assert result["rc"] == 1 and "not restored" in result["msg"] and "Traceback" not in result["msg"], result
+    assert tree(estate) == before and sorted(os.listdir(str(tmp_path)))[0] == "appdata"
+
+
+def test_a_plain_tar_cut_inside_a_header_is_refused_not_restored_in_part(run_module, tmp_path):
+    folder = tmp_path / "appdata"
+    folder.mkdir()
+    for number in range(10):
+        (folder / ("file-%d" % number)).write_bytes(os.urandom(20000))
+    archive = tmp_path / "appdata.tar"
+    subprocess.run(["tar", "--create", "--file", str(archive), "--directory", str(tmp_path), "--sort=name", "appdata"],
+                   check=True)
+    # Into the header of the second file: the first is whole, tar stops without a word.
+    with open(str(archive), "r+b") as handle:
+        handle.truncate(512 + 512 + 20480 + 100)
+    (folder / "file-0").write_text("changed since the backup")
+    before = tree(folder)
+    result = run_module("backup_restore", src=with_sidecar(archive), dest=str(folder))
+    assert result["rc"] == 1 and "cut" in result["msg"], result
+    assert tree(folder) == before and not [name for name in os.listdir(str(tmp_path)) if ".replaced-" in name]
+
+
+def test_an_archive_without_a_sidecar_is_restored_only_when_asked(run_module, tmp_path, estate):
+    archive = tmp_path / "appdata.tar"
+    subprocess.run(["tar", "--create", "--file", str(archive), "--directory", str(tmp_path), "appdata"], check=True)
+    (estate / "config.yml").write_text("changed\n")
+    refused = run_module("backup_restore", src=str(archive), dest=str(estate))
+    assert refused["rc"] == 1 and "has no .sha256 sidecar" in refused["msg"], refused
+    restored = run_module("backup_restore", src=str(archive), dest=str(estate), checksum=False)
+    assert restored["rc"] == 0 and restored["changed"], restored
+    assert (estate / "config.yml").read_text() == "db: shop\n"
+
+
+def test_names_that_are_not_utf8_come_back_in_a_result_ansible_takes(tmp_path, estate, run_module, collections_path):
+    """The result names what differs, and ansible-core refuses a result whose text is not UTF-8."""
+    archive = archived(run_module, estate, tmp_path / "sets")
+    latin = os.path.join(os.fsencode(str(estate)), b"caf\xe9 \nnotes.txt")
+    with open(latin, "wb") as handle:
+        handle.write(b"changed since the backup")
+    playbook = tmp_path / "restore.yml"
+    playbook.write_text(json.dumps([dict(
+        name="restore", hosts="localhost", connection="local", gather_facts=False,
+        vars=dict(ansible_python_interpreter=sys.executable),
+        tasks=[{"upkeep.maintenance.backup_restore": dict(src=archive, dest=str(estate)), "register": "restored"},
+               {"ansible.builtin.copy": dict(content="{{ restored | to_json }}", dest=str(tmp_path / "result.json"))}])]))
+    process = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
+                              str(playbook)], capture_output=True, text=True, check=False,
+                             env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_NOCOLOR="1"))
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["differences"]["changed"] == ["caf\\xe9 \nnotes.txt"]
+    with open(latin, "rb") as handle:
+        assert handle.read() == b"latin-1 name"
+
+
+def test_a_round_trip_keeps_extended_attributes_holes_and_times_and_the_next_backup_is_identical(
+        run_module, tmp_path, tmpfs):
+    """Restored onto a file system smaller than the sparse file's size: only its data must fit."""
+    disk = tmpfs("16m")
+    folder = disk / "appdata"
+    folder.mkdir()
+    (folder / "data.bin").write_bytes(os.urandom(4096))
+    for number in range(4):
+        os.setxattr(str(folder / "data.bin"), "user.tag%d" % number, b"value-%d" % number)
+    os.setxattr(str(folder), "user.owner", b"\xff\x00 app")
+    with open(str(folder / "disk.img"), "wb") as handle:
+        handle.seek(64 * 1024 * 1024)
+        handle.write(os.urandom(1024))
+    os.mkfifo(str(folder / "queue"))
+    os.utime(str(folder / "queue"), (1700000000, 1700000000))
+    first = archived(run_module, folder, tmp_path / "sets")
+    subprocess.run(["rm", "-rf", str(folder)], check=True)
+    folder.mkdir()
+    (folder / "stray").write_text("replaced by the restore")
+
+    restored = run_module("backup_restore", src=first, dest=str(folder), keep_replaced=False)
+    assert restored["rc"] == 0 and restored["changed"], restored
+    assert sorted(os.listxattr(str(folder / "data.bin"))) == ["user.tag%d" % number for number in range(4)]
+    assert os.getxattr(str(folder / "data.bin"), "user.tag3") == b"value-3"
+    assert os.getxattr(str(folder), "user.owner") == b"\xff\x00 app"
+    image = os.stat(str(folder / "disk.img"))
+    assert image.st_size == 64 * 1024 * 1024 + 1024 and image.st_blocks * 512 < 1024 * 1024
+    assert os.stat(str(folder / "queue")).st_mtime == 1700000000
+    again = run_module("backup_create", kind="folder", src=str(folder), dest=str(tmp_path / "sets"))
+    assert again["outcome"] == "identical", again
+    assert run_module("backup_restore", src=first, dest=str(folder))["changed"] is False

@@ -2,6 +2,7 @@
 that trickle their STARTTLS dialogue or handshake, named pipes and sockets among the files, issuers that may not
 issue (judged against `openssl verify`), impossible ports, bundles cut short, and files of BEGIN lines."""
 
+import json
 import os
 import socket
 import stat
@@ -192,6 +193,9 @@ def test_a_megabyte_of_begin_lines_is_read_in_linear_time(run_module, tmp_path):
         result = run_module("cert_expiry", paths=[str(flood)], fail_on="never")
         seconds[lines] = time.monotonic() - started
         assert result["summary"]["error"] == lines
+        # Each broken block is counted; ten are listed, the rest in one entry, so that the result stays small.
+        assert len(result["certificates"]) == 11 and result["certificates"][-1]["count"] == lines - 10
+        assert len(result["upkeep_results"]) == 12 and len(json.dumps(result)) < 20000
     quarter, whole = sorted(seconds)
     assert seconds[whole] < 8 * seconds[quarter], seconds
 

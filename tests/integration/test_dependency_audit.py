@@ -36,7 +36,7 @@ EXPECTED = {
     ("axios", "1.5.1", "web/berry/yarn.lock"): [(["GHSA-wf5p-g6vw-rhxx"], "1.6.0")],
     ("glob-parent", "5.1.1", "web/berry/yarn.lock"): [(["GHSA-ww39-953v-wcq6"], "5.1.2")],
     ("qs", "6.10.1", "web/legacy/package-lock.json"): [(["GHSA-hrpp-h998-j3pp"], "6.10.3")],
-    ("node-fetch", "2.6.6", "web/legacy/package-lock.json"): [(["GHSA-r683-j2x4-v87g"], "2.6.7")],
+    ("node-fetch", "2.6.6", "web/legacy/package-lock.json"): [(["GHSA-r683-j2x4-v87g"], "3.1.1")],
     ("jsonwebtoken", "8.5.1", "web/pnpm/pnpm-lock.yaml"): [(["GHSA-8cf7-32gw-wr33"], "9.0.0")],
     ("semver", "7.5.1", "web/pnpm/pnpm-lock.yaml"): [(["GHSA-c2qf-rxjj-qqgw"], "7.5.2")],
     ("minimist", "1.2.5", "web/yarn1/yarn.lock"): [(["GHSA-xvch-5gv4-984h"], "1.2.6")],

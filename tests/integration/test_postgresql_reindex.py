@@ -75,6 +75,10 @@ def test_leftovers_of_an_interrupted_concurrent_reindex_are_dropped_before_the_r
         conn.execute("RESET lock_timeout")
     assert invalid_indexes(conn) == ["orders_updated_idx_ccnew"]
 
+    planned = run_module("postgresql_reindex", check_mode=True, indexes=["orders_updated_idx"], **pg_server.login(db))
+    assert planned["msg"] == "would rebuild 1 index and drop 1 leftover", planned["msg"]
+    assert invalid_indexes(conn) == ["orders_updated_idx_ccnew"]
+
     result = run_module("postgresql_reindex", indexes=["orders_updated_idx"], **pg_server.login(db))
 
     assert result["rc"] == 0, result

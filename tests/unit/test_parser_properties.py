@@ -9,6 +9,7 @@ checked against an oracle: PEP 440 against the packaging library, OSV ranges aga
 scores against published ones. `pytest --hypothesis-show-statistics` prints the cases run."""
 
 import io
+import json
 import os
 import shutil
 import tarfile
@@ -30,6 +31,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils import (
     _units,
     _versions,
 )
+from ansible_collections.upkeep.maintenance.plugins.modules.dependency_inventory import Inventory
 from ansible_collections.upkeep.maintenance.plugins.modules.security_review import env_assignment
 
 CASES = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -224,6 +226,60 @@ def test_lock_files_of_any_content_give_packages_or_a_lockfile_error(case):
 def test_requirements_files_of_any_content_give_packages(content):
     found = read_lock_file(_lockfiles.requirements_file, "requirements.txt", content)
     assert found is None or all(package["version"] for package in found.packages)
+
+
+# JSON of any shape: scalars of every type, and lists and objects nested to any depth, some far deeper than a lock file
+# ever is (the JSON decoder gives up past about a thousand levels).
+JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=10)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)),
+    max_leaves=30)
+JSON_LOCKS = ("package-lock.json", "npm-shrinkwrap.json", "Pipfile.lock")
+
+
+@CASES
+@given(st.sampled_from(JSON_LOCKS), st.one_of(
+    JSON_VALUES.map(json.dumps),
+    st.tuples(st.sampled_from(["[", '{"packages": {"a": ', '{"dependencies": ']), st.integers(0, 5000)).map(
+        lambda opening: opening[0] + "[" * opening[1] + "]" * opening[1] + ("" if opening[0] == "[" else "}") * (
+            1 + (opening[0] == '{"packages": {"a": ')))))
+def test_json_lock_files_of_any_shape_and_nesting_give_packages_or_a_problem(name, content):
+    """What the inventory does with a file: its reader gives packages, or an error it reports for that file alone."""
+    inventory = Inventory(dict(exclude=[], ecosystems=["python", "node"], installed=True, max_depth=8))
+    folder = tempfile.mkdtemp(prefix="upkeep-lock-")
+    try:
+        path = os.path.join(folder, name)
+        with open(path, "w") as handle:
+            handle.write(content)
+        inventory.read(folder, _versions.NPM if name != "Pipfile.lock" else _versions.PYPI, _lockfiles.READERS[name], path)
+    finally:
+        shutil.rmtree(folder)
+    assert inventory.trees or [problem["path"] for problem in inventory.problems] == [path]
+    assert all(isinstance(package["name"], str) and isinstance(package["version"], str)
+               for tree in inventory.trees.values() for package in tree["packages"])
+
+
+OSV_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 10 ** 12), st.floats(allow_nan=False), st.text(max_size=12),
+                       st.sampled_from(["0", "1.0", "1", "v1.2.3", "1.2.3-rc.1", "1!2.0", "2.0.post1", "=1.2.3", ""]),
+                       st.lists(st.text(max_size=3), max_size=2), st.dictionaries(st.text(max_size=3), st.none(), max_size=2))
+OSV_EVENTS = st.lists(st.one_of(st.dictionaries(st.sampled_from(["introduced", "fixed", "last_affected", "limit", "other"]),
+                                                OSV_VALUES, min_size=1, max_size=2), OSV_VALUES), max_size=6)
+OSV_RANGES = st.one_of(st.fixed_dictionaries(dict(type=st.sampled_from(["ECOSYSTEM", "SEMVER", "GIT", None, 3]),
+                                                  events=st.one_of(OSV_EVENTS, OSV_VALUES))), OSV_VALUES)
+
+
+@CASES
+@given(st.sampled_from([_versions.PYPI, _versions.NPM]), st.lists(OSV_RANGES, max_size=3),
+       st.one_of(st.none(), st.lists(OSV_VALUES, max_size=3)), st.one_of(OSV_VALUES, st.sampled_from(["1.0.0", "2.3"])))
+def test_osv_ranges_of_any_values_affect_a_version_or_say_why_they_cannot_tell(ecosystem, ranges, versions, version):
+    affected = dict(package=dict(ecosystem=ecosystem, name="pkg"), ranges=ranges)
+    if versions is not None:
+        affected["versions"] = versions
+    database = _osv.Database()
+    database.add(dict(id="GHSA-xxxx-xxxx-xxxx", affected=[affected]))
+    for advisory, _affected, problem in database.matches(ecosystem, "pkg", version):
+        finding = _osv.finding(dict(names={advisory["id"]}, matches=[(advisory, affected, problem)]), ecosystem, version)
+        assert finding["unsure"] == bool(problem) and (not problem or finding["problems"] == [problem])
 
 
 def test_lock_files_are_read_in_linear_time():
