@@ -129,7 +129,7 @@ EXAMPLES = r"""
 RETURN = r"""
 hosts:
   description: For each host, its C(vulnerabilities), C(unevaluated) advisories (whose ranges, or the installed version,
-    do not read: each names its C(problems), whatever the O(audit_level)), C(licenses) and C(outdated) findings and its
+    do not read - each names its C(problems), whatever the O(audit_level)), C(licenses) and C(outdated) findings and its
     C(upkeep_results) entries (V(dependency_vulnerability), a V(warning) for each unevaluated advisory,
     V(dependency_license), V(dependency_outdated), V(dependency_inventory) for packages of the inventories whose name or
     version is not text, and a V(dependency_audit) overview).
