@@ -256,7 +256,7 @@ def test_002_weekly_window_backup_first_vacuum_analyze_search_log_cleanup():
     assert summaries("002", "weekly", "sqlite_retention") == ["deleted 2200 rows older than 90d"]
     assert sqlite("002", HUB_DB, "SELECT count(*) FROM search_log WHERE searched_at < datetime('now', '-90 days')") == "0"
     windows = summaries("002", "weekly", "maintenance_window")
-    assert windows[0] == "weekly window opened: stopped knowledge-hub"
+    assert windows[0].startswith("weekly window opened: stopped knowledge-hub; closes by ")
 
 
 def test_002_log_rotation_kept_7_days_and_backups_kept_30_days():
@@ -388,8 +388,12 @@ def test_004_backup_retention_report_and_rollback_on_failure():
     assert kept and kept[0]["status"] == "ok"
     sizes = report("weekly-again")["changes"]["sizes"]
     assert any(item["host"] == HOSTS["004"] and item["target"] == ORDERS_DB for item in sizes)
-    # The window that rolled back put the databases and the configuration folder back as they were.
+    # The window whose application did not answer after the work put the databases and the configuration folder back.
     [rollback] = entries("004", "weekly-rollback", "window_rollback")
+    assert "did not answer" in rollback["details"]["failure"], rollback["details"]["failure"]
+    assert "the host did not come back" in rollback["summary"]
+    # Left in maintenance until the operator closed it by hand.
+    assert summaries("004", "window-close-after-rollback", "maintenance_window")[0].startswith("weekly window closed")
     assert ORDERS_DB in rollback["details"]["restored"] and "/etc/orders" in rollback["details"]["restored"]
     assert recap("weekly-rollback")[HOSTS["004"]]["failed"] == 1
     assert on("004").file("/etc/orders/orders.yml").content_string == "listen: 127.0.0.1:8080\n"
