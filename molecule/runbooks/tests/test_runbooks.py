@@ -12,7 +12,9 @@ import testinfra
 EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
 HOSTS = {"000": "upkeep-rb-monorepo", "001": "upkeep-rb-pgapp", "002": "upkeep-rb-hub", "003": "upkeep-rb-stack",
          "004": "upkeep-rb-orders"}
-CALENDAR = ["daily", "weekly", "weekly-again", "daily-three-days-later", "monthly", "quarterly"]
+# The dailies of the six days after the weekly; the backups it took are a day older each day.
+WEEK = ["daily-day-%d" % day for day in range(1, 7)]
+CALENDAR = ["daily", "weekly", "weekly-again"] + WEEK + ["monthly", "quarterly"]
 
 
 def report(run):
@@ -61,17 +63,23 @@ def test_the_weekly_a_week_later_changes_nothing_but_the_weekly_reindex_004_asks
                        ("sqlite_backup", "backup written"), ("sqlite_vacuum", "indexes rebuilt")}, changed
 
 
+@pytest.mark.parametrize("run", WEEK)
+def test_no_daily_of_the_week_after_the_weekly_raises_a_critical(run):
+    assert [(entry["host"], entry["check"], entry["target"], entry["summary"]) for entry in report(run)["entries"]
+            if entry["status"] == "critical"] == []
+
+
 def test_a_daily_three_days_after_the_weekly_finds_every_backup_set_as_fresh_as_its_cadence_asks():
-    problems = [(entry["host"], entry["check"], entry["target"]) for entry in report("daily-three-days-later")["entries"]
+    problems = [(entry["host"], entry["check"], entry["target"]) for entry in report("daily-day-3")["entries"]
                 if entry["check"].startswith("backup_") and entry["status"] in ("warning", "critical")]
     assert problems == []
-    verified = [entry for entry in report("daily-three-days-later")["entries"] if entry["check"] == "backup_verify"
+    verified = [entry for entry in report("daily-day-3")["entries"] if entry["check"] == "backup_verify"
                 and entry["target"].startswith("/var/backups/upkeep/")]
     # The sets the weekly takes are three days old, within a week and a day; the stack's nightly folders, taken every
     # night by the stack's own job, are held to a day.
     assert verified and all("old (at most 8 d)" in entry["summary"] for entry in verified), verified
     assert all(entry["metrics"]["age_seconds"] > 2.9 * 86400 for entry in verified)
-    nightly = [entry for entry in entries("003", "daily-three-days-later", "backup_verify") if "backups/backup-" in entry["target"]]
+    nightly = [entry for entry in entries("003", "daily-day-3", "backup_verify") if "backups/backup-" in entry["target"]]
     assert nightly and all("old (at most 26 h)" in entry["summary"] for entry in nightly), nightly
 
 
