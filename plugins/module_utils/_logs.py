@@ -136,8 +136,8 @@ def count_errors(files, patterns, window, warning, critical):
     its own, and one that cannot be read is a failed entry of its own."""
     now = time.time()
     results, entries, pooled, given = [], [], [], []
-    for path, compiled, file_warning, file_critical, spec_path, own_limits in expand_files(files, patterns, warning,
-                                                                                          critical):
+    expanded = expand_files(files, patterns, warning, critical)
+    for path, compiled, file_warning, file_critical, spec_path, own_limits in expanded:
         try:
             matches, first, last = scan(path, compiled, now - window, now)
         except (IOError, OSError) as error:

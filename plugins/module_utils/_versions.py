@@ -122,7 +122,7 @@ def range_affects(range_spec, ecosystem, version):
             continue
         if name not in ("introduced", "fixed", "last_affected"):
             raise InvalidVersion("range event %r is not one of introduced, fixed, last_affected, limit" % (event,))
-        key = (-1,) if name == "introduced" and (value == "0" or type(value) is int and value == 0) else ordering(value)
+        key = (-1,) if name == "introduced" and (value == "0" or value == 0 and isinstance(value, int) and not isinstance(value, bool)) else ordering(value)
         events.append((key, name))
     # Events of one version keep the advisory's order: an empty range [introduced X, fixed X] leaves X alone, a range
     # ending at X followed by one starting there (PYSEC-2022-236: fixed 3.1.1, then introduced 3.1.1) affects X.

@@ -275,6 +275,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._results import
 # Certificates of one file that do not read, listed one by one; the rest are counted.
 ERRORS_PER_FILE = 10
 
+
 def expand_paths(paths, patterns, recurse, allow_empty_globs):
     """(files listed by name, files found in folders or by globs), each once, in the order given."""
     listed, found, seen = [], [], set()

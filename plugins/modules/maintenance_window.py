@@ -341,6 +341,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._windows import
     seconds,
 )
 
+
 def now():
     return time.strftime(STAMP, time.gmtime())
 

@@ -120,8 +120,8 @@ def test_no_notification_without_findings_of_the_chosen_severities_and_the_failu
     assert failing.returncode == 2 and "weekly maintenance ended critical" in failing.stdout
 
 
-def test_each_channel_hears_its_severities_and_an_overrun_window_is_always_notified(tmp_path, collections_path,
-                                                                                     receivers):
+def test_each_channel_hears_its_severities_and_an_overrun_window_is_always_notified(
+        tmp_path, collections_path, receivers):
     webhook, mail = receivers
     warnings_only = PLAYBOOK.replace(
         """          - "{{ 'database is corrupt' | upkeep.maintenance.upkeep_entry('sqlite_integrity', '/srv/inv.db', 'critical') }}"

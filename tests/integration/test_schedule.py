@@ -43,7 +43,7 @@ CALENDARS = {
     "every day at 09:30 in New York": (dict(hour=9, minute=30, timezone="America/New_York"),
                                        lambda at: at.hour in (13, 14) and at.minute == 30),
     "the first Saturday at 10:00 in Kolkata": (dict(weekday="sat", week_of_month=1, hour=10, timezone="Asia/Kolkata"),
-                                                lambda at: (at.hour, at.minute) == (4, 30)),
+                                               lambda at: (at.hour, at.minute) == (4, 30)),
 }
 # Each calendar from a moment in late November and from one that crosses the change to summer time in March 2027.
 STARTS = (datetime.datetime(2026, 11, 25, 21, 37), datetime.datetime(2027, 3, 20, 21, 37))

@@ -57,7 +57,7 @@ def start(tmp_path, collections_path, name, **settings):
 
 
 def finish(process):
-    output, _ = process.communicate(timeout=300)
+    output = process.communicate(timeout=300)[0]
     assert process.returncode == 0, output[-4000:]
     return output
 
