@@ -162,14 +162,9 @@ install-test: venv collection postgresql images .build/prometheus/.done tarball 
 # before every test that runs containers.
 test: venv collection lint sanity images install-test molecule pytest ## Everything CI runs: lint, sanity, install test, Molecule, pytest
 
-bench: venv collection postgresql images ## The benchmarks of bench/, each against its baseline
-	$(BIN)/python bench/sqlite_vacuum.py
-	$(BIN)/python bench/pg_vacuum.py
-	$(BIN)/python bench/cert_expiry.py
-	$(BIN)/python bench/prune.py
-	$(BIN)/python bench/backup_verify.py
+bench: venv collection postgresql images ## The benchmarks of bench/ against their baselines in one table, then the fleet's
+	$(BIN)/python bench/run.py
 	$(BIN)/python bench/fleet.py
-	$(BIN)/python bench/dependency_audit.py
 
 clean: ## Remove what the build, the demo and the tests leave (.venv, .build, .demo, caches, tarballs)
 	rm -rf $(VENV) .build .demo tests/output .pytest_cache .ansible upkeep-maintenance-*.tar.gz

@@ -1,13 +1,22 @@
-"""What the benchmarks share: modules run as Ansible runs them (a Python process reading JSON arguments),
-from this working tree, timed from start to exit."""
+"""What the benchmarks share. Each compares a module, run as Ansible runs it (a Python process reading its arguments as
+JSON, from this working tree), with what a user would run for the same job on the same input. The two sides run
+interleaved - baseline, module, baseline, module - for a warm-up round and then the counted rounds, each run on a
+fresh copy of the input where the job changes it; after every round the two sides' outcomes must be equal, which
+shows they did the same work. A row gives each side's median and fastest wall time, their median CPU time (of the
+processes each started), and the ratio of the medians."""
 
 import json
 import os
+import resource
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The counted rounds of every comparison; UPKEEP_BENCH_ROUNDS=1 for a quick look (or the honesty test).
+ROUNDS = int(os.environ.get("UPKEEP_BENCH_ROUNDS", "5"))
 
 
 def collections_path(tmp):
@@ -18,20 +27,81 @@ def collections_path(tmp):
 
 
 def run_module(collections, name, **args):
-    """(seconds, result) of one module run; a failed run ends the benchmark with the module's message."""
-    started = time.monotonic()
+    """The result of one module run; a failed run ends the benchmark with the module's message."""
     process = subprocess.run(
         [sys.executable, "-m", "ansible_collections.upkeep.maintenance.plugins.modules." + name],
         input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), capture_output=True, text=True, check=False,
         env=dict(os.environ, PYTHONPATH=collections))
-    elapsed = time.monotonic() - started
     result = json.loads(process.stdout)
     if result.get("failed"):
-        raise SystemExit("module failed: %s" % result["msg"])
-    return elapsed, result
+        raise SystemExit("%s failed: %s" % (name, result["msg"]))
+    return result
 
 
-def timed(command, **kwargs):
+def run(command, **options):
+    """Run a command of the baseline, its failure the end of the benchmark."""
+    return subprocess.run(command, check=True, **options)
+
+
+def measured(side, subject):
+    """(wall seconds, CPU seconds of the processes it started, outcome) of one run of a side."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    subprocess.run(command, check=True, **kwargs)
-    return time.monotonic() - started
+    outcome = side(subject)
+    wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), outcome
+
+
+def compare(job, baseline, module, prepare=lambda: None, outcome=lambda subject, value: value, target=None,
+            rounds=None, warmup=1):
+    """One row: baseline and module are (label, side), a side a function of the subject prepare() makes afresh for
+    each of its runs; outcome(subject, what the side returned), read after the run and not timed, is what the two
+    sides must agree on. target is the highest ratio of the medians the module may have (or, as (ratio, 'cpu'), of
+    the CPU medians too)."""
+    rounds = ROUNDS if rounds is None else rounds
+    samples = dict(baseline=[], module=[])
+    for number in range(warmup + rounds):
+        outcomes = []
+        for name, (_label, side) in (("baseline", baseline), ("module", module)):
+            subject = prepare()
+            wall, cpu, value = measured(side, subject)
+            outcomes.append(outcome(subject, value))
+            if number >= warmup:
+                samples[name].append((wall, cpu))
+        if outcomes[0] != outcomes[1]:
+            raise SystemExit("%s: the two sides did not do the same work:\n  %s: %r\n  %s: %r" % (
+                job, baseline[0], outcomes[0], module[0], outcomes[1]))
+    row = dict(job=job, baseline=baseline[0], module=module[0], target=target, rounds=rounds)
+    for name in ("baseline", "module"):
+        walls = [wall for wall, _cpu in samples[name]]
+        row[name + "_median"] = statistics.median(walls)
+        row[name + "_min"] = min(walls)
+        row[name + "_cpu"] = statistics.median(cpu for _wall, cpu in samples[name])
+    row["ratio"] = row["module_median"] / row["baseline_median"]
+    row["cpu_ratio"] = row["module_cpu"] / row["baseline_cpu"] if row["baseline_cpu"] else None
+    limit = target if not isinstance(target, tuple) else target[0]
+    row["met"] = None if target is None else (row["ratio"] <= limit and (
+        not isinstance(target, tuple) or row["cpu_ratio"] is not None and row["cpu_ratio"] <= limit))
+    print("  %s: %.3f s against %.3f s, ratio %.2f" % (job, row["module_median"], row["baseline_median"], row["ratio"]),
+          file=sys.stderr, flush=True)
+    return row
+
+
+def table(rows):
+    """The rows as one table."""
+    lines = ["| job | baseline | median (min) s | CPU s | module median (min) s | CPU s | ratio | CPU ratio | target |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    for row in rows:
+        target = "" if row["target"] is None else "%s %s%s" % (
+            "<=", row["target"] if not isinstance(row["target"], tuple) else "%s (wall and CPU)" % row["target"][0],
+            ", met" if row["met"] else ", NOT met")
+        lines.append("| %s | %s | %.3f (%.3f) | %.3f | %.3f (%.3f) | %.3f | %.2f | %s | %s |" % (
+            row["job"], row["baseline"], row["baseline_median"], row["baseline_min"], row["baseline_cpu"],
+            row["module_median"], row["module_min"], row["module_cpu"], row["ratio"],
+            "%.2f" % row["cpu_ratio"] if row["cpu_ratio"] is not None else "-", target))
+    return "\n".join(lines)
+
+
+def scratch(prefix="upkeep-bench-"):
+    return tempfile.mkdtemp(prefix=prefix, dir=os.environ.get("UPKEEP_BENCH_DIR", "/var/tmp"))

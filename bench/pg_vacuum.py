@@ -1,13 +1,10 @@
-"""Benchmark (not a test): targeted postgresql_vacuum against `vacuumdb --analyze` of the whole database.
+"""Benchmark (not a test): postgresql_vacuum against vacuumdb, both over the server's socket.
 
-Starts a throwaway PostgreSQL server (tests/pgserver.py), creates --tables tables of --rows rows each with an index,
-freezes and analyzes them (a database autovacuum has kept clean), then churns --bloated of them (half of their rows
-updated) before each measurement, and prints in one run:
-  - `vacuumdb --analyze` of the whole database (the baseline) and the dead tuples it leaves;
-  - postgresql_vacuum with the role's daily settings (tables chosen from their statistics, VACUUM ANALYZE of those),
-    timed as Ansible runs it (a Python process reading JSON arguments), and the dead tuples it leaves;
-  - the same with jobs: 2 against jobs: 1.
-Targets: the same dead tuples cleared in at most a fifth of the baseline's time; jobs: 2 faster than jobs: 1.
+Starts a throwaway PostgreSQL server (tests/pgserver.py) with TABLES tables of ROWS rows each, frozen and analyzed,
+and before every run updates half of the rows of BLOATED of them. Two rows:
+  - the same tables both ways: `vacuumdb --analyze -t ...` against postgresql_vacuum with those tables;
+  - the whole database with vacuumdb against postgresql_vacuum choosing its tables from the statistics.
+Each run must leave the bloated tables without dead tuples.
 
 Usage: python bench/pg_vacuum.py [--tables 200] [--bloated 20] [--rows 50000]
 """
@@ -16,9 +13,8 @@ import argparse
 import os
 import shutil
 import sys
-import tempfile
 
-from harness import ROOT, collections_path, run_module, timed
+from harness import ROOT, collections_path, compare, run, run_module, scratch, table
 
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
@@ -36,62 +32,58 @@ def build(server, tables, rows):
 
 
 def churn(server, bloated):
-    """Update half of the rows of the bloated tables and wait until the statistics show the dead tuples."""
+    """Half of the rows of the bloated tables updated, the statistics showing their dead tuples."""
     with server.connect(DB) as conn:
         for number in range(bloated):
             updated = conn.execute("UPDATE t%03d SET counter = counter + 1 WHERE id %% 2 = 0" % number).rowcount
             pgserver.wait_for_statistics(conn, "t%03d" % number, "n_dead_tup", updated)
 
 
-def dead_tuples(server):
+def dead_tuples(server, bloated):
     with server.connect(DB) as conn:
         conn.execute("SELECT pg_stat_force_next_flush()")
         conn.execute("SELECT pg_stat_clear_snapshot()")
-        return conn.execute("SELECT sum(n_dead_tup)::bigint FROM pg_stat_user_tables").fetchone()[0]
+        return conn.execute("SELECT sum(n_dead_tup)::bigint FROM pg_stat_user_tables WHERE relname < 't%03d'"
+                            % bloated).fetchone()[0]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tables", type=int, default=200)
-    parser.add_argument("--bloated", type=int, default=20)
-    parser.add_argument("--rows", type=int, default=50000)
-    args = parser.parse_args()
+def rows(tables=200, bloated=20, rows_per_table=50000):
     server = pgserver.Server().start()
-    tmp = tempfile.mkdtemp(prefix="upkeep-bench-")
+    tmp = scratch()
     try:
         collections = collections_path(tmp)
         server.create_database(DB)
-        print("building %d tables of %d rows ..." % (args.tables, args.rows), flush=True)
-        build(server, args.tables, args.rows)
-        login = server.login(DB)
+        build(server, tables, rows_per_table)
+        login = server.login(DB, tcp=False)
+        names = ["t%03d" % number for number in range(bloated)]
+        vacuumdb = [server.tool("vacuumdb"), "--analyze", "--quiet", "-d", DB]
 
-        churn(server, args.bloated)
-        before = dead_tuples(server)
-        baseline = timed([server.tool("vacuumdb"), "--analyze", "--quiet", "-d", DB], env=server.client_env())
-        baseline_left = dead_tuples(server)
+        def vacuum_both(_subject):
+            return run(vacuumdb + [argument for name in names for argument in ("-t", name)], env=server.client_env())
 
-        churn(server, args.bloated)
-        targeted, result = run_module(collections, "postgresql_vacuum", **login)
-        targeted_left = dead_tuples(server)
-        chosen = len(result["tables"])
+        def left(_subject, _value):
+            return dead_tuples(server, bloated)
 
-        churn(server, args.bloated)
-        two_jobs, _result = run_module(collections, "postgresql_vacuum", jobs=2, **login)
-        two_jobs_left = dead_tuples(server)
-
-        print("dead tuples before each run: %d in %d of %d tables" % (before, args.bloated, args.tables))
-        print("vacuumdb --analyze (whole database)        %7.2f s  (baseline), dead tuples left %d" % (
-            baseline, baseline_left))
-        print("postgresql_vacuum, targeted, jobs 1        %7.2f s  ratio %.2f (target <= 0.20), %d tables, dead tuples left %d" % (
-            targeted, targeted / baseline, chosen, targeted_left))
-        print("  of which the module's own work (after Python and the driver are loaded) %.2f s, ratio %.2f" % (
-            result["duration"], result["duration"] / baseline))
-        print("postgresql_vacuum, targeted, jobs 2        %7.2f s  ratio %.2f, speed-up over jobs 1: %.2fx, dead tuples left %d" % (
-            two_jobs, two_jobs / baseline, targeted / two_jobs, two_jobs_left))
+        return [
+            compare("postgresql_vacuum, the same %d of %d tables" % (bloated, tables),
+                    ("vacuumdb --analyze -t (each table)", vacuum_both),
+                    ("postgresql_vacuum tables", lambda _subject: run_module(
+                        collections, "postgresql_vacuum", tables=["public.%s" % name for name in names], **login)),
+                    prepare=lambda: churn(server, bloated), outcome=left, target=1.15),
+            compare("postgresql_vacuum, %d of %d tables bloated" % (bloated, tables),
+                    ("vacuumdb --analyze (whole database)", lambda _subject: run(vacuumdb, env=server.client_env())),
+                    ("postgresql_vacuum, tables by statistics",
+                     lambda _subject: run_module(collections, "postgresql_vacuum", **login)),
+                    prepare=lambda: churn(server, bloated), outcome=left, target=0.20)]
     finally:
         server.stop()
         shutil.rmtree(tmp)
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tables", type=int, default=200)
+    parser.add_argument("--bloated", type=int, default=20)
+    parser.add_argument("--rows", type=int, default=50000)
+    arguments = parser.parse_args()
+    print(table(rows(arguments.tables, arguments.bloated, arguments.rows)))

@@ -199,6 +199,14 @@ COMPRESSED_SUFFIXES = (".gz", ".zst", ".xz", ".bz2", ".lz4", ".zip")
 SUFFIX = dict(gzip=".gz", zstd=".zst")
 
 
+def name_matcher(patterns):
+    """Whether a name matches any of the shell patterns, in one expression for all of them; no pattern matches
+    nothing (an empty alternation would match every name)."""
+    if not patterns:
+        return lambda name: False
+    return re.compile("|".join(fnmatch.translate(pattern) for pattern in patterns)).match
+
+
 def iso(timestamp):
     return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -221,7 +229,7 @@ class Retention(object):
 
     def folder_candidates(self):
         """(path, stat with the folder's newest content time) of the folders matching the patterns, newest first."""
-        matchers = [re.compile(fnmatch.translate(pattern)).match for pattern in self.params["patterns"]]
+        matches = name_matcher(self.params["patterns"])
         companions = tuple(self.params["companions"])
         found = []
         with os.scandir(self.root) as entries:
@@ -232,7 +240,7 @@ class Retention(object):
             if suffix and entry.name[:-len(suffix)] in names and not entry.is_symlink():
                 self.companion_paths.add(entry.path)
                 continue
-            if not any(match(entry.name) for match in matchers):
+            if not matches(entry.name):
                 continue
             if entry.is_symlink():
                 self.leave_alone(entry.path, "symbolic link")
@@ -244,7 +252,7 @@ class Retention(object):
     def candidates(self):
         """(path, stat) of every regular file matching the patterns, newest first. Folders are entered without
         following links, so every file found is inside the root."""
-        matchers = [re.compile(fnmatch.translate(pattern)).match for pattern in self.params["patterns"]]
+        matches = name_matcher(self.params["patterns"])
         companions = tuple(self.params["companions"])
         compressing = self.params["action"] == "compress"
         found = []
@@ -270,7 +278,7 @@ class Retention(object):
                     if not entry.is_symlink():
                         self.companion_paths.add(entry.path)
                     continue
-                if not any(match(entry.name) for match in matchers):
+                if not matches(entry.name):
                     continue
                 if entry.is_symlink():
                     self.leave_alone(entry.path, "symbolic link")
@@ -337,10 +345,12 @@ class Retention(object):
         """(result path or None when deleted, bytes freed)."""
         if self.params["action"] == "compress":
             return self.compress(path, info)
-        companions = [path + suffix for suffix in self.params["companions"] if path + suffix in self.companion_paths]
+        companions = [path + suffix for suffix in self.params["companions"] if path + suffix in self.companion_paths] \
+            if self.companion_paths else []
         if self.params["action"] == "delete":
             freed = info.st_size + sum(os.path.getsize(companion) for companion in companions)
-            if os.path.isdir(path) and not os.path.islink(path):
+            # The scan found a regular file, or with units folders a folder (never a link): no need to ask again.
+            if self.params["units"] == "folders":
                 shutil.rmtree(path)
             else:
                 os.unlink(path)

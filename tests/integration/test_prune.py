@@ -62,6 +62,13 @@ def test_keep_and_age_together_and_patterns(run_module, tmp_path):
     assert result["counts"] == dict(matched=10, kept=6, pruned=4, left_alone=0), result["counts"]
     assert "notes.txt" in names(folder) and "app-05.db" in names(folder)
 
+    several = run_module("prune", check_mode=True, path=str(folder), patterns=["app-0[45].db", "notes.*"], keep=0,
+                         min_keep=0)
+    assert sorted(os.path.basename(entry["path"]) for entry in several["files"]) == ["app-04.db", "app-05.db", "notes.txt"]
+
+    nothing = run_module("prune", path=str(folder), patterns=[], keep=0, min_keep=0)
+    assert nothing["counts"]["matched"] == 0 and len(names(folder)) == 7, "no pattern matches no file"
+
 
 def test_symbolic_links_out_of_the_root_are_never_followed(run_module, tmp_path):
     outside = tmp_path / "outside"
