@@ -26,13 +26,16 @@ def rows(size_mib=2048):
                 handle.write(block)
         with open(backup + ".sha256", "w") as sidecar:
             run(["sha256sum", os.path.basename(backup)], cwd=folder, stdout=sidecar)
-        checksum = lambda result: next(check["status"] for check in result["checks"] if check["name"] == "checksum")  # noqa: E731
+        sidecar_name = os.path.basename(backup) + ".sha256"
+
+        def checksum_status(_subject):
+            result = run_module(collections, "backup_verify", path=folder, check_format=False, max_age="")
+            return next(check["status"] for check in result["checks"] if check["name"] == "checksum")
+
         return [compare(
             "backup_verify, checksum of %d MiB" % size_mib,
-            ("sha256sum -c", lambda _subject: run(["sha256sum", "-c", "--quiet", os.path.basename(backup) + ".sha256"],
-                                                 cwd=folder) and "ok"),
-            ("backup_verify", lambda _subject: checksum(run_module(
-                collections, "backup_verify", path=folder, check_format=False, max_age=""))),
+            ("sha256sum -c", lambda _subject: run(["sha256sum", "-c", "--quiet", sidecar_name], cwd=folder) and "ok"),
+            ("backup_verify", checksum_status),
             target=1.10)]
     finally:
         shutil.rmtree(tmp)

@@ -70,7 +70,10 @@ def rows(size_mib=200):
                     ("sqlite3 'VACUUM'", lambda path: run(["sqlite3", path, "VACUUM"])),
                     vacuum, prepare=fresh, outcome=lambda path, _value: state(path))]
         run(["sqlite3", original, "VACUUM"])
-        healthy = lambda: original  # noqa: E731  (the compacted database, read only by both sides)
+
+        def healthy():
+            return original  # the compacted database, read only by both sides
+
         found.append(compare(
             "sqlite_check, %d MiB compacted" % size_mib,
             ("sqlite3 'PRAGMA quick_check'",
