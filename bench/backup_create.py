@@ -7,13 +7,12 @@ the same members, with the same sizes and types.
 Usage: python bench/backup_create.py [--files 19500] [--size-mib 270]
 """
 
-import argparse
 import os
 import shutil
 import subprocess
 import tarfile
 
-from harness import collections_path, compare, run, run_module, scratch, table
+from harness import collections_path, compare, main, run, run_module, scratch
 
 
 def lay_out(root, files, size_mib):
@@ -78,8 +77,4 @@ def rows(files=19500, size_mib=270):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--files", type=int, default=19500)
-    parser.add_argument("--size-mib", type=int, default=270)
-    arguments = parser.parse_args()
-    print(table(rows(arguments.files, arguments.size_mib)))
+    main(__doc__, rows)

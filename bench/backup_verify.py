@@ -6,11 +6,10 @@ agree that it holds.
 Usage: python bench/backup_verify.py [--size-mib 2048]
 """
 
-import argparse
 import os
 import shutil
 
-from harness import collections_path, compare, run, run_module, scratch, table
+from harness import collections_path, compare, main, run, run_module, scratch
 
 
 def rows(size_mib=2048):
@@ -42,6 +41,4 @@ def rows(size_mib=2048):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size-mib", type=int, default=2048)
-    print(table(rows(parser.parse_args().size_mib)))
+    main(__doc__, rows)

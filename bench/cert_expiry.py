@@ -7,14 +7,13 @@ piped to `openssl x509 -enddate` over the endpoints. Both must count the same ce
 Usage: python bench/cert_expiry.py [--files 500] [--endpoints 100]
 """
 
-import argparse
 import datetime
 import email.utils
 import os
 import shutil
 import sys
 
-from harness import ROOT, collections_path, compare, run, run_module, scratch, table
+from harness import ROOT, collections_path, compare, main, run, run_module, scratch
 
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
@@ -72,8 +71,4 @@ def rows(files=500, endpoints=100):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--files", type=int, default=500)
-    parser.add_argument("--endpoints", type=int, default=100)
-    arguments = parser.parse_args()
-    print(table(rows(arguments.files, arguments.endpoints)))
+    main(__doc__, rows)

@@ -15,7 +15,6 @@ The PyPA database is read from ../shared/advisories/pypi beside this repository,
 tests' own copy of some of it.
 """
 
-import argparse
 import glob
 import json
 import os
@@ -27,7 +26,7 @@ import zipfile
 
 import yaml
 
-from harness import ROOT, collections_path, compare, run, run_module, scratch, table
+from harness import ROOT, collections_path, compare, main, run, run_module, scratch
 
 sys.path.insert(0, collections_path(tempfile.mkdtemp(prefix="upkeep-bench-collections-")))
 
@@ -114,9 +113,4 @@ def rows(projects=20, packages=3000, pypi=None):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--projects", type=int, default=20)
-    parser.add_argument("--packages", type=int, default=3000)
-    parser.add_argument("--pypi", default=None)
-    arguments = parser.parse_args()
-    print(table(rows(arguments.projects, arguments.packages, arguments.pypi)))
+    main(__doc__, rows)

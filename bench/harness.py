@@ -5,6 +5,8 @@ fresh copy of the input where the job changes it; after every round the two side
 shows they did the same work. A row gives each side's median and fastest wall time, their median CPU time (of the
 processes each started), and the ratio of the medians."""
 
+import argparse
+import inspect
 import json
 import os
 import resource
@@ -101,6 +103,15 @@ def table(rows):
             row["module_median"], row["module_min"], row["module_cpu"], row["ratio"],
             "%.2f" % row["cpu_ratio"] if row["cpu_ratio"] is not None else "-", target))
     return "\n".join(lines)
+
+
+def main(doc, rows):
+    """Run one bench from the command line: an option for each parameter of ROWS, its default the parameter's."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for parameter in inspect.signature(rows).parameters.values():
+        parser.add_argument("--" + parameter.name.replace("_", "-"), default=parameter.default,
+                            type=str if parameter.default is None else type(parameter.default))
+    print(table(rows(**vars(parser.parse_args()))))
 
 
 def scratch(prefix="upkeep-bench-"):

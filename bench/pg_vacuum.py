@@ -6,15 +6,14 @@ and before every run updates half of the rows of BLOATED of them. Two rows:
   - the whole database with vacuumdb against postgresql_vacuum choosing its tables from the statistics.
 Each run must leave the bloated tables without dead tuples.
 
-Usage: python bench/pg_vacuum.py [--tables 200] [--bloated 20] [--rows 50000]
+Usage: python bench/pg_vacuum.py [--tables 200] [--bloated 20] [--rows-per-table 50000]
 """
 
-import argparse
 import os
 import shutil
 import sys
 
-from harness import ROOT, collections_path, compare, run, run_module, scratch, table
+from harness import ROOT, collections_path, compare, main, run, run_module, scratch
 
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
@@ -81,9 +80,4 @@ def rows(tables=200, bloated=20, rows_per_table=50000):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tables", type=int, default=200)
-    parser.add_argument("--bloated", type=int, default=20)
-    parser.add_argument("--rows", type=int, default=50000)
-    arguments = parser.parse_args()
-    print(table(rows(arguments.tables, arguments.bloated, arguments.rows)))
+    main(__doc__, rows)

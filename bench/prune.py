@@ -6,12 +6,11 @@ deletes those older than the age both ways; the files left must be the same.
 Usage: python bench/prune.py [--files 20000]
 """
 
-import argparse
 import os
 import shutil
 import time
 
-from harness import collections_path, compare, run, run_module, scratch, table
+from harness import collections_path, compare, main, run, run_module, scratch
 
 FOLDERS = 20
 
@@ -61,6 +60,4 @@ def rows(files=20000):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--files", type=int, default=20000)
-    print(table(rows(parser.parse_args().files)))
+    main(__doc__, rows)

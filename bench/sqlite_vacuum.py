@@ -9,12 +9,11 @@ free page and the same rows.
 Usage: python bench/sqlite_vacuum.py [--size-mib 200]
 """
 
-import argparse
 import os
 import shutil
 import sqlite3
 
-from harness import collections_path, compare, run, run_module, scratch, table
+from harness import collections_path, compare, main, run, run_module, scratch
 
 ROW_BYTES = 1024
 PAGE_OVERHEAD = 1.25  # a 1 KiB row takes about 1.25 KiB of 4 KiB pages
@@ -87,6 +86,4 @@ def rows(size_mib=200):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size-mib", type=int, default=200)
-    print(table(rows(parser.parse_args().size_mib)))
+    main(__doc__, rows)
