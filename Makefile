@@ -52,13 +52,15 @@ images: ## Build the Debian test images (cached by the hash of what builds them)
 	bash tests/images/ensure-docker.sh
 	bash tests/images/build.sh $(IMAGES)
 
-lint: venv collection ## ansible-lint (production profile), the changelog, the role READMEs
+lint: venv collection ## ansible-lint (production profile), the changelog, the generated docs
 	$(BIN)/ansible-lint
 	$(BIN)/antsibull-changelog lint
-	$(BIN)/python tests/role_readmes.py --check
+	$(BIN)/python tools/role_readmes.py --check
+	$(BIN)/python tools/results_table.py --check
 
-readmes: venv ## Rewrite the generated part of the role READMEs from their argument specs
-	$(BIN)/python tests/role_readmes.py
+readmes: venv ## Rewrite the generated parts of the docs: the role READMEs, the table of checks of docs/results.md
+	$(BIN)/python tools/role_readmes.py
+	$(BIN)/python tools/results_table.py
 
 # ansible-test wants the collection at a real ansible_collections/NAMESPACE/NAME path: a copy of the tracked files,
 # without the test fixtures, which are other projects' files kept as they were written (lock files, advisories).
