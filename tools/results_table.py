@@ -4,9 +4,9 @@
     python tools/results_table.py --check   exit 1 when the table differs from the registry
 """
 
-import importlib.util
 import os
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOC = os.path.join(ROOT, "docs", "results.md")
@@ -15,11 +15,14 @@ END = "<!-- END: generated -->"
 
 
 def registry():
-    # _results.py needs nothing but the standard library: loaded from its file, without an ansible_collections path.
-    spec = importlib.util.spec_from_file_location("_results", os.path.join(ROOT, "plugins", "module_utils", "_results.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.CHECKS
+    # The collection on an import path as Ansible lays it out: ansible_collections/upkeep/maintenance is this tree.
+    with tempfile.TemporaryDirectory(prefix="upkeep-collections-") as base:
+        os.makedirs(os.path.join(base, "ansible_collections", "upkeep"))
+        os.symlink(ROOT, os.path.join(base, "ansible_collections", "upkeep", "maintenance"))
+        sys.path.insert(0, base)
+        from ansible_collections.upkeep.maintenance.plugins.module_utils._results import CHECKS
+        sys.path.remove(base)
+    return CHECKS
 
 
 def table(checks):

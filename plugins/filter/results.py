@@ -5,16 +5,15 @@
 
 """Filters over the results contract: collect entries from registered tasks, build a run's report, summarise it."""
 
-import calendar
 import json
 import os
 import re
-import time
 
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.upkeep.maintenance.plugins.filter.schedules import next_window
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import CHECKS, STATUSES, human_bytes, plural, result_entry, worst_status
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import stamp_seconds
 
 
 def _items(registered):
@@ -45,10 +44,6 @@ def upkeep_entry(summary, check, target, status, metrics=None, details=None):
         return result_entry(check, target, status, summary, metrics=metrics, details=details)
     except ValueError as error:
         raise AnsibleFilterError("upkeep_entry: %s" % error)
-
-
-def _seconds(timestamp):
-    return calendar.timegm(time.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ"))
 
 
 def upkeep_report(hostvars, hosts, run, finished, registered=()):
@@ -168,7 +163,7 @@ def _report(run, hosts, entries, finished, reached=()):
         run=run,
         started=started,
         finished=finished,
-        duration_seconds=_seconds(finished) - _seconds(started),
+        duration_seconds=stamp_seconds(finished) - stamp_seconds(started),
         hosts=hosts,
         # Hosts a rollout stopped before, or that were unreachable: none of their roles ran.
         hosts_not_reached=[host for host in hosts if host not in reached],
@@ -297,7 +292,7 @@ def _downtime(entries):
         details = entry.get("details", {})
         if entry["check"] == "maintenance_window" and details.get("opened") and details.get("closed"):
             rows.append({"host": entry["host"], "services": details.get("down", []), "from": details["opened"],
-                         "to": details["closed"], "seconds": _seconds(details["closed"]) - _seconds(details["opened"])})
+                         "to": details["closed"], "seconds": stamp_seconds(details["closed"]) - stamp_seconds(details["opened"])})
     return rows
 
 
@@ -340,7 +335,7 @@ def upkeep_prometheus(report, host):
         'upkeep_window_open{run="%s"} %d' % (run, 1 if _in_window(entries) else 0),
         "# HELP upkeep_maintenance_last_run_timestamp_seconds When the maintenance run finished.",
         "# TYPE upkeep_maintenance_last_run_timestamp_seconds gauge",
-        'upkeep_maintenance_last_run_timestamp_seconds{run="%s"} %d' % (run, _seconds(report["finished"])),
+        'upkeep_maintenance_last_run_timestamp_seconds{run="%s"} %d' % (run, stamp_seconds(report["finished"])),
         "# HELP upkeep_maintenance_duration_seconds How long the maintenance run took.",
         "# TYPE upkeep_maintenance_duration_seconds gauge",
         'upkeep_maintenance_duration_seconds{run="%s"} %d' % (run, report.get("duration_seconds", 0)),

@@ -11,7 +11,9 @@ one format.
 """
 
 import collections
-import datetime
+import time
+
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import utc_stamp
 
 # Ordered from best to worst: the worst status of a set of entries is the one with the highest index.
 STATUSES = ("ok", "changed", "warning", "critical", "failed")
@@ -221,7 +223,7 @@ def result_entry(check, target, status, summary, metrics=None, details=None):
         "summary": summary,
         "metrics": metrics or {},
         "details": details or {},
-        "timestamp": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "timestamp": utc_stamp(time.time()),
     }
 
 
