@@ -43,8 +43,8 @@ collection:
 
 demo: venv collection ## Lay out a demo estate in .demo/ and run the weekly maintenance on it, then print its report
 	rm -rf .demo
-	$(BIN)/python tests/estate.py demo .demo
-	$(BIN)/python tests/certs.py .demo/certs
+	$(BIN)/python tests/support/estate.py demo .demo
+	$(BIN)/python tests/support/certs.py .demo/certs
 	$(BIN)/ansible-playbook upkeep.maintenance.weekly -i inventories/demo
 	@echo; cat "$$(ls -t .demo/reports/weekly-*.md | head -n 1)"
 
@@ -52,13 +52,15 @@ images: ## Build the Debian test images (cached by the hash of what builds them)
 	bash tests/images/ensure-docker.sh
 	bash tests/images/build.sh $(IMAGES)
 
-lint: venv collection ## ansible-lint (production profile), the changelog, the role READMEs
+lint: venv collection ## ansible-lint (production profile), the changelog, the generated docs
 	$(BIN)/ansible-lint
 	$(BIN)/antsibull-changelog lint
-	$(BIN)/python tests/role_readmes.py --check
+	$(BIN)/python tools/role_readmes.py --check
+	$(BIN)/python tools/results_table.py --check
 
-readmes: venv ## Rewrite the generated part of the role READMEs from their argument specs
-	$(BIN)/python tests/role_readmes.py
+readmes: venv ## Rewrite the generated parts of the docs: the role READMEs, the table of checks of docs/results.md
+	$(BIN)/python tools/role_readmes.py
+	$(BIN)/python tools/results_table.py
 
 # ansible-test wants the collection at a real ansible_collections/NAMESPACE/NAME path: a copy of the tracked files,
 # without the test fixtures, which are other projects' files kept as they were written (lock files, advisories).
@@ -73,7 +75,7 @@ sanity: venv ## ansible-test sanity, every test, offline
 	  HOME=$(CURDIR)/.build/sanity-home $(CURDIR)/$(BIN)/ansible-test sanity \
 	    --python $$($(CURDIR)/$(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') --requirements --color no
 
-# The PostgreSQL tests start their own servers (tests/pgserver.py) from the distribution's binaries; the package
+# The PostgreSQL tests start their own servers (tests/support/pgserver.py) from the distribution's binaries; the package
 # is installed without a cluster of its own.
 # The tests also run the servers in German (lc_messages), which needs that locale; pg_repack rewrites tables online.
 postgresql:
@@ -99,14 +101,14 @@ postgresql:
 	touch $@
 
 # What the Makefile provides (Docker, Compose, the German locale, promtool) must be there: a test that finds it missing
-# fails instead of skipping (tests/prerequisites.py).
-# npm's semver package, the oracle the audit's npm ranges are checked against (tests/integration/test_range_oracles.py).
+# fails instead of skipping (tests/support/prerequisites.py).
+# npm's semver package, the oracle the audit's npm ranges are checked against (tests/modules/test_range_oracles.py).
 .build/node/node_modules/semver/package.json:
 	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
 	npm install --prefix .build/node --no-audit --no-fund --no-save --silent semver@7.6.3
 
 pytest: venv collection postgresql images .build/prometheus/.done .build/node/node_modules/semver/package.json ## Unit and integration tests (real SQLite, PostgreSQL, TLS, HTTP servers, Docker)
-	UPKEEP_PREREQUISITES=required $(BIN)/pytest tests/unit tests/integration
+	UPKEEP_PREREQUISITES=required $(BIN)/pytest tests/unit tests/modules
 
 # The execution environment of the ssh scenario: ansible-core and ansible-runner for Debian 13's Python, as an EE
 # image has them, installed into a folder that the scenario mounts into a Debian 13 container (tests/images has no
@@ -156,7 +158,7 @@ install-test: venv collection postgresql images .build/prometheus/.done tarball 
 	  UPKEEP_CORE_VENV=$(CURDIR)/$$core UPKEEP_TARBALL=$(CURDIR)/$(TARBALL) $(BIN)/pytest -p no:cacheprovider tests/install; \
 	done
 	UPKEEP_PREREQUISITES=required UPKEEP_MODULE_PYTHON=$(CURDIR)/.build/modules-py39/bin/python \
-	  $(BIN)/pytest -p no:cacheprovider tests/integration
+	  $(BIN)/pytest -p no:cacheprovider tests/modules
 
 # pytest last, so that its closing line ("N passed") ends the output. The images (and the Docker engine they need) come
 # before every test that runs containers.

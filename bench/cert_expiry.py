@@ -1,7 +1,7 @@
 """Benchmark (not a test): one cert_expiry call against openssl, as a script checks certificates.
 
 Writes FILES certificate files (expiring between 1 and 400 days from now) and starts ENDPOINTS TLS servers on loopback
-(tests/tlsservers.py); the baseline is a shell loop of `openssl x509 -enddate` over the files and `openssl s_client`
+(tests/support/tlsservers.py); the baseline is a shell loop of `openssl x509 -enddate` over the files and `openssl s_client`
 piped to `openssl x509 -enddate` over the endpoints. Both must count the same certificates expiring within 30 days.
 
 Usage: python bench/cert_expiry.py [--files 500] [--endpoints 100]
@@ -15,9 +15,9 @@ import sys
 
 from harness import ROOT, collections_path, compare, main, run, run_module, scratch
 
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 
-import certs  # noqa: E402  (tests/certs.py, found through the path set above)
+import certs  # noqa: E402  (tests/support/certs.py, found through the path set above)
 import tlsservers  # noqa: E402
 
 SCRIPT = r"""

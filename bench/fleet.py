@@ -1,7 +1,7 @@
 """Benchmark (not a test): the daily and weekly playbooks against fleets of 1, 5, 20 and 50 container hosts.
 
 Starts the hosts from the test image (tests/images/build.sh), lays out on each an application estate (a bloated, a WAL
-and a corrupt SQLite database with a backup, certificates, logs; tests/estate.py and tests/certs.py), nginx and sshd
+and a corrupt SQLite database with a backup, certificates, logs; tests/support/estate.py and tests/support/certs.py), nginx and sshd
 with the user deploy (passwordless sudo), then prints for each transport, playbook and fleet size the wall time of
 `ansible-playbook` with pipelining and --forks 20, the controller's CPU seconds per host (user and system time of the
 ansible-playbook process and every process it waited for, the docker CLI or ssh client of each task included,
@@ -83,8 +83,8 @@ def start_hosts(count, reference, key):
     for name in names:
         subprocess.run(["docker", "run", "-d", "--name", name, reference, "/usr/bin/tini", "--", "sleep", "infinity"],
                        check=True, capture_output=True)
-        for source, target in ((os.path.join(ROOT, "tests", "estate.py"), "/usr/local/lib/estate.py"),
-                               (os.path.join(ROOT, "tests", "certs.py"), "/usr/local/lib/certs.py"),
+        for source, target in ((os.path.join(ROOT, "tests", "support", "estate.py"), "/usr/local/lib/estate.py"),
+                               (os.path.join(ROOT, "tests", "support", "certs.py"), "/usr/local/lib/certs.py"),
                                (key + ".pub", "/usr/local/lib/authorized_keys")):
             subprocess.run(["docker", "cp", source, "%s:%s" % (name, target)], check=True)
         subprocess.run(["docker", "exec", name, "sh", "-c", PREPARE], check=True)

@@ -1,6 +1,6 @@
 """Benchmark (not a test): postgresql_vacuum against vacuumdb, both over the server's socket.
 
-Starts a throwaway PostgreSQL server (tests/pgserver.py) with TABLES tables of ROWS rows each, frozen and analyzed,
+Starts a throwaway PostgreSQL server (tests/support/pgserver.py) with TABLES tables of ROWS rows each, frozen and analyzed,
 and before every run updates half of the rows of BLOATED of them. Two rows:
   - the same tables both ways: `vacuumdb --analyze -t ...` against postgresql_vacuum with those tables;
   - the whole database with vacuumdb against postgresql_vacuum choosing its tables from the statistics.
@@ -15,9 +15,9 @@ import sys
 
 from harness import ROOT, collections_path, compare, main, run, run_module, scratch
 
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 
-import pgserver  # noqa: E402  (tests/pgserver.py, found through the path set above)
+import pgserver  # noqa: E402  (tests/support/pgserver.py, found through the path set above)
 
 DB = "bench"
 

@@ -1,7 +1,7 @@
 """The benchmarks of bench/ in one run, their rows in one table (harness.py says how each row is measured).
 
 Usage: python bench/run.py [--small]
-  --small: small inputs, for a quick look; the test of the baselines (tests/integration/test_bench_baselines.py) runs
+  --small: small inputs, for a quick look; the test of the baselines (tests/modules/test_bench_baselines.py) runs
            it with one round, which shows each baseline does the same work as its module.
 """
 

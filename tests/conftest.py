@@ -13,9 +13,9 @@ import uuid
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 
-import estate  # noqa: E402  (tests/estate.py, found through the path set above)
+import estate  # noqa: E402  (tests/support/estate.py, found through the path set above)
 from prerequisites import missing  # noqa: E402
 
 
@@ -167,9 +167,9 @@ def make_estate():
 @pytest.fixture
 def demo_estate(tmp_path):
     """The estate of `make demo` in .demo/ and its inventory in inventories/demo/, where the inventory finds it."""
-    subprocess.run([sys.executable, os.path.join(ROOT, "tests", "estate.py"), "demo", str(tmp_path / ".demo")],
+    subprocess.run([sys.executable, os.path.join(ROOT, "tests", "support", "estate.py"), "demo", str(tmp_path / ".demo")],
                    check=True, capture_output=True)
-    subprocess.run([sys.executable, os.path.join(ROOT, "tests", "certs.py"), str(tmp_path / ".demo" / "certs")],
+    subprocess.run([sys.executable, os.path.join(ROOT, "tests", "support", "certs.py"), str(tmp_path / ".demo" / "certs")],
                    check=True, capture_output=True)
     shutil.copytree(os.path.join(ROOT, "inventories", "demo"), str(tmp_path / "inventories" / "demo"))
     return tmp_path
@@ -186,7 +186,7 @@ def locale_installed(name):
 
 @pytest.fixture(scope="session", params=sorted(SERVER_LANGUAGES))
 def pg_server(request):
-    """A real PostgreSQL server for the session (tests/pgserver.py) in each language; each test gets its own
+    """A real PostgreSQL server for the session (tests/support/pgserver.py) in each language; each test gets its own
     database. ``english`` tells whether its messages are English."""
     import pgserver
     messages = SERVER_LANGUAGES[request.param]

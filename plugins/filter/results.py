@@ -5,16 +5,15 @@
 
 """Filters over the results contract: collect entries from registered tasks, build a run's report, summarise it."""
 
-import calendar
 import json
 import os
 import re
-import time
 
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.upkeep.maintenance.plugins.filter.schedules import next_window
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import STATUSES, human_bytes, plural, result_entry, worst_status
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import CHECKS, STATUSES, human_bytes, plural, result_entry, worst_status
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import stamp_seconds
 
 
 def _items(registered):
@@ -45,10 +44,6 @@ def upkeep_entry(summary, check, target, status, metrics=None, details=None):
         return result_entry(check, target, status, summary, metrics=metrics, details=details)
     except ValueError as error:
         raise AnsibleFilterError("upkeep_entry: %s" % error)
-
-
-def _seconds(timestamp):
-    return calendar.timegm(time.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ"))
 
 
 def upkeep_report(hostvars, hosts, run, finished, registered=()):
@@ -168,7 +163,7 @@ def _report(run, hosts, entries, finished, reached=()):
         run=run,
         started=started,
         finished=finished,
-        duration_seconds=_seconds(finished) - _seconds(started),
+        duration_seconds=stamp_seconds(finished) - stamp_seconds(started),
         hosts=hosts,
         # Hosts a rollout stopped before, or that were unreachable: none of their roles ran.
         hosts_not_reached=[host for host in hosts if host not in reached],
@@ -214,51 +209,6 @@ def upkeep_summary(report):
                  for entry in report["entries"] if entry["status"] != "ok")
     return lines
 
-
-# What to do about a finding, by check; the report lists each once.
-RECOMMENDATIONS = {
-    "sqlite_integrity": "Investigate the corrupt database: the file that was replaced is kept beside the restored one.",
-    "sqlite_query": "Look at the data that broke its bounds.",
-    "postgresql_bloat": "Rewrite the bloated tables with VACUUM FULL (or pg_repack) in the monthly window; list them in full_tables.",
-    "postgresql_invalid_index": "Drop the invalid indexes, or rebuild them with REINDEX INDEX CONCURRENTLY; the weekly "
-                                "run drops the _ccnew/_ccold leftovers of interrupted rebuilds itself.",
-    "postgresql_unused_index": "Drop indexes that stay unused over a whole statistics period; they slow every write.",
-    "postgresql_long_query": "Analyze the slow queries (EXPLAIN ANALYZE) and add the indexes they need.",
-    "postgresql_idle_in_transaction": "Fix the application code that leaves transactions open; set idle_in_transaction_session_timeout.",
-    "postgresql_connections": "Use a connection pool or raise max_connections.",
-    "postgresql_wraparound": "Run VACUUM FREEZE on the oldest tables of the database soon.",
-    "postgresql_archiver": "Repair WAL archiving before the disk fills with WAL.",
-    "postgresql_replication_slot": "Drop the replication slots nobody consumes.",
-    "cert_expiry": "Renew the certificates that expire soon, or enable certificates_renew.",
-    "backup_freshness": "The backup job has stopped: check its schedule and its last log.",
-    "backup_checksum": "A backup changed after it was written: take a new one and check the storage.",
-    "backup_format": "A backup does not read to the end: take a new one and check the storage.",
-    "backup_restore_test": "A backup does not restore: fix the backup job before it is needed.",
-    "health_disk": "Free space on the full file systems (logs, backups, caches) or grow them.",
-    "health_memory": "Find what uses the memory; add memory or swap.",
-    "health_service": "Start the stopped services and find why they stopped.",
-    "health_endpoint": "Check the endpoints that fail or answer slowly.",
-    "log_errors": "Read the errors in the logs that have many.",
-    "updates_pending": "Apply the pending security updates (updates_apply_security) in the next window.",
-    "reboot_required": "Reboot in the next window (updates_reboot).",
-    "dependency_vulnerability": "Upgrade the vulnerable packages to the versions their findings name (npm audit fix, "
-                                "uv lock --upgrade-package NAME, poetry update NAME, pip-compile -P NAME), then deploy the new lock files.",
-    "dependency_license": "Replace the packages whose license is not allowed, or have their license approved and added to "
-                          "dependencies_allowed_licenses.",
-    "dependency_outdated": "Update the dependencies that have been behind for long; the audit names each latest release.",
-    "dependency_unpinned": "Pin the requirements (a lock file or == versions), so that what is installed can be audited.",
-    "dependency_inventory": "Repair or regenerate the lock files that could not be read; their packages were not audited.",
-    "dependency_audit": "Make the advisory database readable on the controller (dependencies_database), or the OSV API "
-                        "reachable: the dependencies were not audited.",
-    "security_placeholder": "Set real secrets where placeholders or empty values remain.",
-    "security_private_file": "Make the private files private (security_fix_permissions).",
-    "security_world_writable": "Remove world write access from the paths listed.",
-    "security_failed_logins": "Block the addresses with many failed logins (fail2ban) and review SSH access.",
-    "window_preflight": "Free space for the window's backups, or move the window to a quieter hour: it did not open.",
-    "window_rollback": "Find why the maintenance failed (the entry names the task): the databases were put back as they "
-                       "were before it, the replaced files are kept beside them.",
-    "maintenance_window": "A run died inside its window: find out why; the services it stopped were started again.",
-}
 
 SEVERITIES = ("critical", "failed", "warning")
 
@@ -319,11 +269,16 @@ def upkeep_markdown(report):
         lines += ["| %s | %s |" % (check, seconds) for check, seconds in durations] + [""]
     checks = []
     for entry in report["entries"]:
-        if entry["status"] in SEVERITIES and entry["check"] in RECOMMENDATIONS and entry["check"] not in checks:
+        if entry["status"] in SEVERITIES and _recommendation(entry["check"]) and entry["check"] not in checks:
             checks.append(entry["check"])
     if checks:
-        lines += ["## Recommendations", ""] + ["- %s" % RECOMMENDATIONS[check] for check in checks] + [""]
+        lines += ["## Recommendations", ""] + ["- %s" % _recommendation(check) for check in checks] + [""]
     return "\n".join(lines)
+
+
+def _recommendation(check):
+    registered = CHECKS.get(check)
+    return registered.recommendation if registered else None
 
 
 def _label(value):
@@ -337,7 +292,7 @@ def _downtime(entries):
         details = entry.get("details", {})
         if entry["check"] == "maintenance_window" and details.get("opened") and details.get("closed"):
             rows.append({"host": entry["host"], "services": details.get("down", []), "from": details["opened"],
-                         "to": details["closed"], "seconds": _seconds(details["closed"]) - _seconds(details["opened"])})
+                         "to": details["closed"], "seconds": stamp_seconds(details["closed"]) - stamp_seconds(details["opened"])})
     return rows
 
 
@@ -380,7 +335,7 @@ def upkeep_prometheus(report, host):
         'upkeep_window_open{run="%s"} %d' % (run, 1 if _in_window(entries) else 0),
         "# HELP upkeep_maintenance_last_run_timestamp_seconds When the maintenance run finished.",
         "# TYPE upkeep_maintenance_last_run_timestamp_seconds gauge",
-        'upkeep_maintenance_last_run_timestamp_seconds{run="%s"} %d' % (run, _seconds(report["finished"])),
+        'upkeep_maintenance_last_run_timestamp_seconds{run="%s"} %d' % (run, stamp_seconds(report["finished"])),
         "# HELP upkeep_maintenance_duration_seconds How long the maintenance run took.",
         "# TYPE upkeep_maintenance_duration_seconds gauge",
         'upkeep_maintenance_duration_seconds{run="%s"} %d' % (run, report.get("duration_seconds", 0)),

@@ -16,7 +16,7 @@ import zoneinfo
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._units import parse_duration
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import STAMP, parse_duration
 
 WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 SYSTEMD_WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
@@ -173,7 +173,7 @@ def next_run(spec, after, run="run"):
     sets = _sets(spec, run)[0]
     _name, zone = _zone(spec, run)
     try:
-        start = datetime.datetime.strptime(after, "%Y-%m-%dT%H:%M:%SZ")
+        start = datetime.datetime.strptime(after, STAMP)
     except (TypeError, ValueError):
         raise AnsibleFilterError("next_run wants a UTC time such as 2026-11-25T21:37:00Z, got %r" % (after,))
     first = start.replace(second=0, tzinfo=datetime.timezone.utc) + datetime.timedelta(minutes=1)
@@ -183,7 +183,7 @@ def next_run(spec, after, run="run"):
         placed = candidate.replace(tzinfo=zone)
         moment = placed.astimezone(datetime.timezone.utc)
         if moment >= first and moment.astimezone(zone).replace(tzinfo=None) == candidate:
-            return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+            return moment.strftime(STAMP)
     raise AnsibleFilterError("the calendar of %s names no moment in eight years" % run)
 
 
@@ -241,8 +241,8 @@ def overlapping_windows(runs, groups, hostvars, estimate="3h", start=None, days=
     """Sentences naming each two runs of a schedule whose maintenance windows overlap on a host within the next year
     (the second window would find the first one's: one waits, then leaves the host out), [] when none do. A window
     lasts its hosts' longest window_max_duration, else the estimate."""
-    start = start or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    end = datetime.datetime.strptime(start, "%Y-%m-%dT%H:%M:%SZ") + datetime.timedelta(days=days)
+    start = start or datetime.datetime.now(datetime.timezone.utc).strftime(STAMP)
+    end = datetime.datetime.strptime(start, STAMP) + datetime.timedelta(days=days)
     windows = []
     for name in sorted(runs or {}):
         spec = runs[name]
@@ -255,7 +255,7 @@ def overlapping_windows(runs, groups, hostvars, estimate="3h", start=None, days=
         moments, after = [], start
         while True:
             after = next_run(spec, after, name)
-            opens = datetime.datetime.strptime(after, "%Y-%m-%dT%H:%M:%SZ")
+            opens = datetime.datetime.strptime(after, STAMP)
             if opens > end:
                 break
             moments.append((opens, opens + length))
@@ -278,7 +278,7 @@ def window_notices(hostvars, hosts, now, announced=None):
     """The scheduled windows of the hosts that start within their notice and were not announced yet: the message to
     send, the windows (host, start, services, duration) and what is announced once it is sent."""
     announced = dict(announced or {})
-    moment = datetime.datetime.strptime(now, "%Y-%m-%dT%H:%M:%SZ")
+    moment = datetime.datetime.strptime(now, STAMP)
     due = []
     for host in hosts:
         variables = hostvars.get(host, {})
@@ -290,7 +290,7 @@ def window_notices(hostvars, hosts, now, announced=None):
             notice = parse_duration(variables.get("window_notice_before") or "24h")
         except ValueError as error:
             raise AnsibleFilterError("window_notice_before of %s: %s" % (host, error))
-        begins = datetime.datetime.strptime(start, "%Y-%m-%dT%H:%M:%SZ")
+        begins = datetime.datetime.strptime(start, STAMP)
         if begins - moment > datetime.timedelta(seconds=notice) or announced.get(host) == start:
             continue
         services = list(variables.get("window_services") or []) + [
@@ -304,7 +304,7 @@ def window_notices(hostvars, hosts, now, announced=None):
         return dict(text=None, windows=[], announced=announced)
     lines = []
     for start in sorted(set(window["start"] for window in due)):
-        hours = (datetime.datetime.strptime(start, "%Y-%m-%dT%H:%M:%SZ") - moment).total_seconds() / 3600
+        hours = (datetime.datetime.strptime(start, STAMP) - moment).total_seconds() / 3600
         lines.append("Maintenance window %s UTC (in %.0f h):" % (start.replace("T", " ").replace("Z", ""), hours))
         lines.extend("- %s: %s stopped%s%s" % (
             window["host"], ", ".join(window["services"]) or "no service", ", up to %s" % window["duration"]

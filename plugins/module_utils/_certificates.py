@@ -33,6 +33,7 @@ except ImportError:
     CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
 
 from ansible_collections.upkeep.maintenance.plugins.module_utils._network import Deadline
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import utc_stamp
 
 # Thresholds shared by the certificate modules (doc fragment upkeep.maintenance.certificates).
 EXPIRY_THRESHOLD_ARGUMENT_SPEC = dict(
@@ -70,10 +71,6 @@ def validity(certificate):
     before = getattr(certificate, "not_valid_before_utc", None) or utc(certificate.not_valid_before)
     after = getattr(certificate, "not_valid_after_utc", None) or utc(certificate.not_valid_after)
     return before, after
-
-
-def iso(moment):
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def pem_blocks(data):
@@ -145,8 +142,8 @@ def describe(certificate):
         sans=["DNS:%s" % name for name in dns] + ["IP:%s" % address for address in addresses],
         serial="%x" % certificate.serial_number,
         fingerprint_sha256=":".join(fingerprint[index:index + 2] for index in range(0, len(fingerprint), 2)).upper(),
-        not_before=iso(before),
-        not_after=iso(after),
+        not_before=utc_stamp(before),
+        not_after=utc_stamp(after),
         self_signed=certificate.issuer == certificate.subject,
     )
 

@@ -13,7 +13,7 @@ import time
 
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import expand_glob, is_glob, is_regular_file, open_regular
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
-from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration, utc_stamp
 
 MONTHS = dict((name, number) for number, name in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1))
@@ -92,10 +92,6 @@ def scan(path, patterns, since, now):
     return matches, first, last
 
 
-def iso(moment):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment)) if moment is not None else None
-
-
 def expand_files(files, patterns, warning, critical):
     """(path, compiled patterns, warning, critical, the file as given, whether it has limits of its own) for every
     file, globs expanded: each file is a path or a dict with path and its own patterns, warning and critical.
@@ -144,7 +140,8 @@ def count_errors(files, patterns, window, warning, critical):
             result = dict(path=path, matches=None, first=None, last=None, status="failed",
                           message="cannot read %s: %s" % (path, error.strerror or error))
         else:
-            result = dict(path=path, matches=matches, first=iso(first), last=iso(last),
+            result = dict(path=path, matches=matches, first=None if first is None else utc_stamp(first),
+                          last=None if last is None else utc_stamp(last),
                           status=_judged(matches, file_warning, file_critical),
                           message="%d matching lines %s" % (matches, _limits(window, file_warning, file_critical)))
         results.append(result)

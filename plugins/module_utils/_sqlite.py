@@ -28,6 +28,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._files import (
     space_by_file_system,
     unused_name,
 )
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import FILE_STAMP
 
 SQLITE_COMMON_ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
@@ -45,7 +46,6 @@ INTEGRITY_ARGUMENT_SPEC = dict(
 
 # A margin on top of the computed need of VACUUM: page overhead of the temporary database and journal headers.
 SPACE_MARGIN = 1.05
-BACKUP_STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 # Byte ranges SQLite's unix VFS locks: the pending, reserved and shared bytes of the database file, and the
 # WAL-index locks with the dead-man switch of the -shm file, which every open connection in WAL mode holds.
 DATABASE_LOCK_RANGE = (0x40000000, 2 + 510)
@@ -231,7 +231,7 @@ def utc_now():
 
 def backup_name(db_path, when):
     stem, suffix = os.path.splitext(os.path.basename(db_path))
-    return "%s-%s%s" % (stem, when.strftime(BACKUP_STAMP_FORMAT), suffix)
+    return "%s-%s%s" % (stem, when.strftime(FILE_STAMP), suffix)
 
 
 def list_backups(folder, db_path):

@@ -3,16 +3,36 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Durations and sizes as people write them in inventories (26h, 7d, 10M) and as reports print them."""
+"""Durations and sizes as people write them in inventories (26h, 7d, 10M) and as reports print them, and the time
+stamps of the results contract and of the files the modules write."""
 
+import calendar
+import datetime
 import math
 import re
+import time
 
 DURATION_UNITS = dict(s=1, m=60, h=3600, d=86400, w=604800)
 SIZE_UNITS = dict(b=1, k=1024, m=1024 ** 2, g=1024 ** 3, t=1024 ** 4)
 # A thousand years and an exbibyte: anything larger is a typing error, and would overflow what uses it.
 MAX_SECONDS = 1000 * 366 * 86400
 MAX_BYTES = 1024 ** 6
+# The time stamps of the results contract, window records and reports (UTC, ISO 8601, to the second), and the compact
+# one in the names of the files the modules write (backups, replaced contents).
+STAMP = "%Y-%m-%dT%H:%M:%SZ"
+FILE_STAMP = "%Y%m%dT%H%M%SZ"
+
+
+def utc_stamp(moment, form=STAMP):
+    """A moment, a datetime that knows its zone or POSIX seconds, as a UTC time stamp."""
+    if isinstance(moment, datetime.datetime):
+        return moment.astimezone(datetime.timezone.utc).strftime(form)
+    return time.strftime(form, time.gmtime(moment))
+
+
+def stamp_seconds(stamp):
+    """POSIX seconds of a time stamp of the results contract."""
+    return calendar.timegm(time.strptime(stamp, STAMP))
 
 
 def parse_duration(value):

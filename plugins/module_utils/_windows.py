@@ -6,14 +6,13 @@
 """The record a maintenance window keeps on its host while it is open: maintenance_window writes it when the window
 opens and removes it when it closes; host_health reads it to tell what the window stopped from what failed."""
 
-import calendar
 import json
 import time
 
 from ansible_collections.upkeep.maintenance.plugins.module_utils._compose import project_name
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import stamp_seconds
 
 STATE_FILE = "/var/lib/upkeep/maintenance-window.json"
-STAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def read_record(path):
@@ -30,13 +29,9 @@ def read_record(path):
     return record
 
 
-def seconds(stamp):
-    return calendar.timegm(time.strptime(stamp, STAMP))
-
-
 def past_deadline(record, moment=None):
     """Whether the window has a deadline and it has passed."""
-    return bool(record.get("deadline")) and (time.time() if moment is None else moment) >= seconds(record["deadline"])
+    return bool(record.get("deadline")) and (time.time() if moment is None else moment) >= stamp_seconds(record["deadline"])
 
 
 def stopped_services(record):

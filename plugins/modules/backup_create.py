@@ -169,9 +169,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._postgresql imp
     postgresql_common_argument_spec,
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
-from ansible_collections.upkeep.maintenance.plugins.module_utils._units import parse_duration
-
-STAMP = "%Y%m%dT%H%M%SZ"
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import FILE_STAMP, parse_duration
 
 
 def suffix(params):
@@ -198,7 +196,7 @@ def existing(dest, name_prefix, name_suffix):
 
 def backup_stem(name_prefix):
     """PREFIX-STAMP: a backup is named STEM.SUFFIX, or STEM.N.SUFFIX when one of the same second exists."""
-    return "%s-%s" % (name_prefix, datetime.datetime.now(datetime.timezone.utc).strftime(STAMP))
+    return "%s-%s" % (name_prefix, datetime.datetime.now(datetime.timezone.utc).strftime(FILE_STAMP))
 
 
 def dump_postgresql(module, params, temporary):

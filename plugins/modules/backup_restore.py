@@ -136,7 +136,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._archives impor
 from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import FormatError, backup_set
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import fsync_path, read_checksum, sha256_file
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
-from ansible_collections.upkeep.maintenance.plugins.module_utils._sqlite import BACKUP_STAMP_FORMAT
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import FILE_STAMP
 
 
 def checked_archive(src, pattern, checksum):
@@ -194,7 +194,7 @@ def swap_in(new, target, keep_replaced):
     second rename fails. Returns where the replaced contents are kept, or None."""
     replaced = None
     if os.path.lexists(target):
-        replaced = "%s.replaced-%s" % (target, datetime.datetime.now(datetime.timezone.utc).strftime(BACKUP_STAMP_FORMAT))
+        replaced = "%s.replaced-%s" % (target, datetime.datetime.now(datetime.timezone.utc).strftime(FILE_STAMP))
         os.rename(target, replaced)
     try:
         os.rename(new, target)

@@ -608,6 +608,11 @@ def psql_value(client, database, query):
         return value or None
 
 
+# The entry of each of the module's checks that finds something (the names of the results contract).
+FINDING_CHECKS = dict(count="backup_count", freshness="backup_freshness", size="backup_size", shrink="backup_shrink",
+                      checksum="backup_checksum", format="backup_format", restore_test="backup_restore_test")
+
+
 def main():
     argument_spec = postgresql_common_argument_spec()
     argument_spec.update(
@@ -642,7 +647,7 @@ def main():
     verification.run()
     target = params["path"] if os.path.isfile(params["path"]) else os.path.join(params["path"], params["pattern"])
     contract = dict(ok="ok", warning="warning", critical="critical", failed="failed")
-    findings = [result_entry("backup_" + check["name"], target, contract[check["status"]], check["message"],
+    findings = [result_entry(FINDING_CHECKS[check["name"]], target, contract[check["status"]], check["message"],
                              metrics=check["metrics"]) for check in verification.checks if check["status"] not in ("ok", "skipped")]
     count = next((check["metrics"].get("count", 0) for check in verification.checks if check["name"] == "count"), 0)
     latest = verification.latest

@@ -332,18 +332,16 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._health import 
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
 from ansible_collections.upkeep.maintenance.plugins.module_utils._logs import scan
-from ansible_collections.upkeep.maintenance.plugins.module_utils._units import parse_duration, parse_size
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import parse_duration, parse_size, stamp_seconds, utc_stamp
 from ansible_collections.upkeep.maintenance.plugins.module_utils._windows import (
-    STAMP,
     STATE_FILE,
     past_deadline,
     read_record,
-    seconds,
 )
 
 
 def now():
-    return time.strftime(STAMP, time.gmtime())
+    return utc_stamp(time.time())
 
 
 def fail(module, message, check="maintenance_window", **result):
@@ -447,7 +445,7 @@ class Window(object):
         holder = previous.get("holder")
         if not (params["holder"] and holder) or holder in (params["holder"], params["take_over"]):
             return None
-        opened = seconds(previous["opened"])
+        opened = stamp_seconds(previous["opened"])
         expired = past_deadline(previous) if previous.get("deadline") else (
             time.time() >= opened + parse_duration(params["holder_lease"]))
         held = dict(holder=holder, name=previous.get("name"), opened=previous["opened"], deadline=previous.get("deadline"),
@@ -481,7 +479,7 @@ class Window(object):
         opened = (previous or {}).get("opened") or now()
         deadline = (previous or {}).get("deadline")
         if params["max_duration"] and not deadline:
-            deadline = time.strftime(STAMP, time.gmtime(seconds(opened) + parse_duration(params["max_duration"])))
+            deadline = utc_stamp(stamp_seconds(opened) + parse_duration(params["max_duration"]))
         # How fast the endpoints answer before anything stops: the close compares its answers with it.
         answers = [request_endpoint(spec, params["timeout"]) for spec in endpoint_specs(params["endpoints"])]
         answered = [answer["seconds"] for answer in answers if answer["status"] != "critical"]
@@ -599,7 +597,7 @@ class Window(object):
             metrics.update(response_seconds_before=record["response_seconds"],
                            response_seconds_after=max(answer["seconds"] for answer in answers))
         if record.get("opened"):
-            result["window_seconds"] = int(time.time() - seconds(record["opened"]))
+            result["window_seconds"] = int(time.time() - stamp_seconds(record["opened"]))
             metrics["duration_seconds"] = result["window_seconds"]
             parts.append("open for %d s" % result["window_seconds"])
         if record.get("reason"):

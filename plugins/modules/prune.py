@@ -184,7 +184,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import set_size, unit_time
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK, fsync_path, remove_if_present
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, plural, result_entry
-from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration, parse_duration
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration, parse_duration, utc_stamp
 
 
 class FolderStat(object):
@@ -205,10 +205,6 @@ def name_matcher(patterns):
     if not patterns:
         return lambda name: False
     return re.compile("|".join(fnmatch.translate(pattern) for pattern in patterns)).match
-
-
-def iso(timestamp):
-    return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Retention(object):
@@ -379,7 +375,7 @@ class Retention(object):
                 freed += saved
             pruned += 1
             if len(listed) < self.params["max_listed"]:
-                listed.append(dict(path=path, size=info.st_size, modified=iso(info.st_mtime), result=result))
+                listed.append(dict(path=path, size=info.st_size, modified=utc_stamp(info.st_mtime), result=result))
         return dict(files=listed, files_truncated=pruned > len(listed), bytes_freed=freed,
                     left_alone=self.left_alone, counts=dict(matched=len(found), kept=len(found) - len(chosen),
                                                             pruned=pruned, left_alone=self.left_alone_count))

@@ -190,9 +190,8 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._files import (
     write_checksum,
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
-from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration, parse_duration
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import FILE_STAMP, human_duration, parse_duration
 from ansible_collections.upkeep.maintenance.plugins.module_utils._sqlite import (
-    BACKUP_STAMP_FORMAT,
     INTEGRITY_ARGUMENT_SPEC,
     SQLiteMaintenanceError,
     connect,
@@ -376,7 +375,7 @@ def restore(module, mode):
         module.fail_json(msg="%s: changed while it was being restored; the database was left as it is" % candidate)
     if original and os.geteuid() == 0:
         os.chown(temporary, original.st_uid, original.st_gid)
-    replaced, moved = set_aside(path, utc_now().strftime(BACKUP_STAMP_FORMAT))
+    replaced, moved = set_aside(path, utc_now().strftime(FILE_STAMP))
     os.rename(temporary, path)
     fsync_path(folder)
     summary = "restored from %s" % candidate
@@ -401,7 +400,7 @@ def salvage(module, why, rejected):
     if module.check_mode:
         return (dict(changed=True, rejected=rejected, status="critical"),
                 "%s; would salvage what can be read of it into %s.recovered-TIMESTAMP" % (summary, path))
-    recovered = "%s.recovered-%s" % (name, utc_now().strftime(BACKUP_STAMP_FORMAT))
+    recovered = "%s.recovered-%s" % (name, utc_now().strftime(FILE_STAMP))
     target = os.path.join(folder, recovered)
     method, unmade = "sqlite3 .recover", []
     if not recover_with_the_shell(module, folder, name, recovered):

@@ -124,7 +124,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._sqlite import 
     explain,
     sqlite_common_argument_spec,
 )
-from ansible_collections.upkeep.maintenance.plugins.module_utils._units import parse_duration
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import STAMP, parse_duration
 
 STATEMENT_SPEC = dict(
     name=dict(type="str", required=True),
@@ -141,7 +141,7 @@ def cutoff_value(moment, cutoff_format):
     if cutoff_format == "datetime":
         return moment.strftime("%Y-%m-%d %H:%M:%S")
     if cutoff_format == "iso8601":
-        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return moment.strftime(STAMP)
     seconds = (moment - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)).total_seconds()
     if cutoff_format == "unix":
         return int(seconds)

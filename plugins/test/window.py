@@ -5,12 +5,11 @@
 
 """Whether a maintenance window is past its deadline: the steps inside it start no work after it."""
 
-import calendar
 import time
 
 from ansible.errors import AnsibleFilterError
 
-STAMP = "%Y-%m-%dT%H:%M:%SZ"
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import stamp_seconds
 
 
 def past_deadline(window):
@@ -22,7 +21,7 @@ def past_deadline(window):
     if not deadline:
         return False
     try:
-        return time.time() >= calendar.timegm(time.strptime(deadline, STAMP))
+        return time.time() >= stamp_seconds(deadline)
     except (TypeError, ValueError):
         raise AnsibleFilterError("the window's deadline %r is not a UTC time such as 2026-11-22T07:00:00Z" % (deadline,))
 

@@ -24,7 +24,7 @@ TARBALL = os.environ.get("UPKEEP_TARBALL")
 pytestmark = pytest.mark.skipif(not (CORE_VENV and TARBALL), reason="UPKEEP_CORE_VENV and UPKEEP_TARBALL name what to test")
 PLAYBOOKS = ("daily", "weekly", "monthly", "quarterly", "pulse", "window_notice", "window_open", "window_close", "restore",
              "report_merge", "awx_setup")
-DEVELOPER_TREE = ("tests/", "molecule/", "bench/", "requirements/", "Makefile", "ansible.cfg", ".ci/", "pytest.ini",
+DEVELOPER_TREE = ("tests/", "tools/", "molecule/", "bench/", "requirements/", "Makefile", "ansible.cfg", ".ci/", "pytest.ini",
                   "inventories/demo/", "changelogs/fragments/")
 
 

@@ -1,4 +1,4 @@
-"""The README's runbook tables and the Molecule runbooks scenario say the same: each row of a system's table, but the
+"""The runbook tables of docs/runbooks.md and the Molecule runbooks scenario say the same: each row of a system's table, but the
 manual ones, is a test of the scenario's verifier named after the row (test_SYSTEM_<the row's first column>), which
 checks that the task the row names runs for that system; and each such test is a row."""
 
@@ -11,11 +11,10 @@ MANUAL = "Manual by nature"
 
 
 def rows():
-    with open(os.path.join(ROOT, "README.md")) as stream:
-        readme = stream.read()
-    section = readme.split("## The five runbooks, system by system", 1)[1].split("\n## ", 1)[0]
+    with open(os.path.join(ROOT, "docs", "runbooks.md")) as stream:
+        section = stream.read()
     found = []
-    for system, table in re.findall(r"^### (\d{3}): .*?\n\n((?:\|.*\n)+)", section, re.M):
+    for system, table in re.findall(r"^## (\d{3}): .*?\n\n((?:\|.*\n)+)", section, re.M):
         for line in table.splitlines()[2:]:
             task = line.split("|")[1].strip()
             if task != MANUAL:

@@ -1,5 +1,5 @@
 """The five runbooks' systems after their calendar (converge.yml): one test per runbook task, named after the task as
-the runbook gives it (README, "The five runbooks, system by system"), checked in the runs' reports and, where the
+the runbook gives it (docs/runbooks.md), checked in the runs' reports and, where the
 task leaves something on the host, on the host with the system's own tools (sqlite3, psql, openssl, docker)."""
 
 import json

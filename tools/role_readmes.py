@@ -1,8 +1,8 @@
 """The part of each role's README.md that its meta/argument_specs.yml says: what the role does, its entry points and
 their variables. The rest of the README (the example) is written by hand and kept as it is.
 
-    python tests/role_readmes.py           rewrite the generated part of every role's README
-    python tests/role_readmes.py --check   exit 1 and name the READMEs that differ from their argument specs
+    python tools/role_readmes.py           rewrite the generated part of every role's README
+    python tools/role_readmes.py --check   exit 1 and name the READMEs that differ from their argument specs
 """
 
 import json
@@ -13,7 +13,7 @@ import sys
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BEGIN = "<!-- BEGIN: generated from meta/argument_specs.yml by tests/role_readmes.py -->"
+BEGIN = "<!-- BEGIN: generated from meta/argument_specs.yml by tools/role_readmes.py -->"
 END = "<!-- END: generated -->"
 MISSING = object()
 MARKUP = re.compile(r"\b([OVCIBLURMP])\(([^()]*(?:\([^()]*\)[^()]*)*)\)")
@@ -29,7 +29,7 @@ def plain(text):
                 return "`%s` of `%s`" % (option, plugin.split("#")[0])
             if kind == "P":
                 return "`%s`" % value.split("#")[0]
-            return "`%s`" % value.split("=", 1)[0] if kind == "O" else "`%s`" % value
+            return "`%s`" % value
         if kind == "I":
             return "*%s*" % value
         if kind == "B":
@@ -144,7 +144,7 @@ def main(argv):
                 with open(path, "w") as handle:
                     handle.write(wanted)
     if check and stale:
-        print("README.md differs from the role's argument specs (run python tests/role_readmes.py): %s" % ", ".join(stale))
+        print("README.md differs from the role's argument specs (run python tools/role_readmes.py): %s" % ", ".join(stale))
         return 1
     return 0
 

@@ -67,7 +67,7 @@ def estate(tmp_path, make_estate):
     (tmp_path / "open" / "config.yml").write_text("debug: false\n")
     os.chmod(str(tmp_path / "open" / "config.yml"), 0o666)
     certificates = tmp_path / "certs"
-    subprocess.run([sys.executable, os.path.join(ROOT, "tests", "certs.py"), str(certificates)], check=True,
+    subprocess.run([sys.executable, os.path.join(ROOT, "tests", "support", "certs.py"), str(certificates)], check=True,
                    capture_output=True)
     return tmp_path
 

@@ -1,7 +1,7 @@
 """Real artifacts for the tests, the demo and the benchmarks: SQLite databases in known states.
 
 Used as a library (``import estate``) and from the command line:
-    python tests/estate.py demo DIR      lays out the demo estate under DIR
+    python tests/support/estate.py demo DIR      lays out the demo estate under DIR
 """
 
 import argparse

@@ -16,12 +16,12 @@ import estate
 import pgserver
 from ansible_collections.upkeep.maintenance.plugins.filter.results import upkeep_markdown, upkeep_report
 
-TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TESTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support")
 
 
 @pytest.fixture
 def application(tmp_path):
-    """The application of tests/webapp.py on a free loopback port, serving tmp_path/data/app.db."""
+    """The application of tests/support/webapp.py on a free loopback port, serving tmp_path/data/app.db."""
     database = str(tmp_path / "data" / "app.db")
     os.makedirs(os.path.dirname(database))
     port = pgserver.free_port()

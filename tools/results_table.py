@@ -1,0 +1,56 @@
+"""The table of checks in docs/results.md, from the registry of checks (CHECKS in plugins/module_utils/_results.py).
+
+    python tools/results_table.py           rewrite the table
+    python tools/results_table.py --check   exit 1 when the table differs from the registry
+"""
+
+import os
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DOC = os.path.join(ROOT, "docs", "results.md")
+BEGIN = "<!-- BEGIN: generated from CHECKS in plugins/module_utils/_results.py by tools/results_table.py -->"
+END = "<!-- END: generated -->"
+
+
+def registry():
+    # The collection on an import path as Ansible lays it out: ansible_collections/upkeep/maintenance is this tree.
+    with tempfile.TemporaryDirectory(prefix="upkeep-collections-") as base:
+        os.makedirs(os.path.join(base, "ansible_collections", "upkeep"))
+        os.symlink(ROOT, os.path.join(base, "ansible_collections", "upkeep", "maintenance"))
+        sys.path.insert(0, base)
+        from ansible_collections.upkeep.maintenance.plugins.module_utils._results import CHECKS
+        sys.path.remove(base)
+    return CHECKS
+
+
+def table(checks):
+    lines = ["| check | written by | statuses | recommendation in the report |", "|---|---|---|---|"]
+    lines += ["| `%s` | %s | %s | %s |" % (name, check.emitter, check.statuses, check.recommendation or "")
+              for name, check in sorted(checks.items())]
+    return "\n".join(lines)
+
+
+def rendered(document, checks):
+    before, rest = document.split(BEGIN, 1)
+    after = rest.split(END, 1)[1]
+    return "%s%s\n%s\n%s%s" % (before, BEGIN, table(checks), END, after)
+
+
+def main(argv):
+    with open(DOC) as stream:
+        document = stream.read()
+    wanted = rendered(document, registry())
+    if "--check" in argv:
+        if wanted != document:
+            print("%s differs from the registry of checks: run python tools/results_table.py" % os.path.relpath(DOC, ROOT))
+            return 1
+        return 0
+    with open(DOC, "w") as stream:
+        stream.write(wanted)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
