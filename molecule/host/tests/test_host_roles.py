@@ -16,7 +16,9 @@ def test_the_daily_health_report(host):
     health = [entry for entry in daily if entry["check"] == "host_health"]
     assert len(health) == 1 and "1/1 services up, 2/2 endpoints ok" in health[0]["summary"], health
     [log] = [entry for entry in daily if entry["check"] == "log_errors"]
-    assert log["target"] == "/var/log/app/app.log" and log["status"] == "warning" and log["metrics"]["matches"] == 15
+    # One entry for the logs the host lists, judged by their errors together, each log's count beside it.
+    assert log["target"] == "/var/log/app/*.log" and log["status"] == "warning" and log["metrics"]["matches"] == 15
+    assert log["details"]["files"] == [{"path": "/var/log/app/app.log", "matches": 15}]
 
 
 def test_the_logrotate_policy_is_installed_and_valid(host):
