@@ -107,8 +107,11 @@ postgresql:
 	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
 	npm install --prefix .build/node --no-audit --no-fund --no-save --silent semver@7.6.3
 
-pytest: venv collection postgresql images .build/prometheus/.done .build/node/node_modules/semver/package.json ## Unit and integration tests (real SQLite, PostgreSQL, TLS, HTTP servers, Docker)
-	UPKEEP_PREREQUISITES=required $(BIN)/pytest tests/unit tests/modules
+# The modules that tests/modules runs directly run on the oldest managed-host Python; those run through a playbook
+# use the controller's, and the Molecule scenarios cover Debian 12's and 13's.
+pytest: venv collection postgresql images .build/prometheus/.done .build/node/node_modules/semver/package.json .build/modules-py39/.done ## Unit and module tests (real SQLite, PostgreSQL, TLS, HTTP servers, Docker); modules on Python 3.9
+	UPKEEP_PREREQUISITES=required UPKEEP_MODULE_PYTHON=$(CURDIR)/.build/modules-py39/bin/python \
+	  $(BIN)/pytest tests/unit tests/modules
 
 # The execution environment of the ssh scenario: ansible-core and ansible-runner for Debian 13's Python, as an EE
 # image has them, installed into a folder that the scenario mounts into a Debian 13 container (tests/images has no
@@ -152,13 +155,11 @@ importer: tarball .build/importer/.done ## galaxy-importer on the tarball, offli
 	bash tests/install/galaxy-importer.sh .build/importer $(TARBALL)
 
 # The collection as users install it: the tarball into an empty collections path, with nothing but ansible-core,
-# on the oldest and the newest ansible-core; then the modules on the oldest managed-host Python.
-install-test: venv collection postgresql images .build/prometheus/.done tarball importer .build/core-2.16/.done .build/core-2.21/.done .build/modules-py39/.done ## Install the tarball with plain ansible-core 2.16 and 2.21 and run it; modules on Python 3.9
+# on the oldest and the newest ansible-core.
+install-test: venv collection postgresql images .build/prometheus/.done tarball importer .build/core-2.16/.done .build/core-2.21/.done ## Install the tarball with plain ansible-core 2.16 and 2.21 and run it
 	for core in .build/core-2.16 .build/core-2.21; do \
 	  UPKEEP_CORE_VENV=$(CURDIR)/$$core UPKEEP_TARBALL=$(CURDIR)/$(TARBALL) $(BIN)/pytest -p no:cacheprovider tests/install; \
 	done
-	UPKEEP_PREREQUISITES=required UPKEEP_MODULE_PYTHON=$(CURDIR)/.build/modules-py39/bin/python \
-	  $(BIN)/pytest -p no:cacheprovider tests/modules
 
 # pytest last, so that its closing line ("N passed") ends the output. The images (and the Docker engine they need) come
 # before every test that runs containers.

@@ -11,13 +11,9 @@ import datetime
 import email.utils
 import os
 import shutil
-import sys
 
-from harness import ROOT, collections_path, compare, main, run, run_module, scratch
-
-sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
-
-import certs  # noqa: E402  (tests/support/certs.py, found through the path set above)
+from harness import collections_path, compare, main, run, run_module, scratch
+import certs  # tests/support/certs.py, on the path harness sets
 import tlsservers  # noqa: E402
 
 SCRIPT = r"""

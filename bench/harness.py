@@ -17,15 +17,16 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+
+from collection import linked_collections_path  # noqa: E402  (tests/support/collection.py)
+
 # The counted rounds of every comparison; UPKEEP_BENCH_ROUNDS=1 for a quick look (or the honesty test).
 ROUNDS = int(os.environ.get("UPKEEP_BENCH_ROUNDS", "5"))
 
 
 def collections_path(tmp):
-    base = os.path.join(tmp, "collections")
-    os.makedirs(os.path.join(base, "ansible_collections", "upkeep"))
-    os.symlink(ROOT, os.path.join(base, "ansible_collections", "upkeep", "maintenance"))
-    return base
+    return linked_collections_path(os.path.join(tmp, "collections"))
 
 
 def run_module(collections, name, **args):

@@ -9,15 +9,10 @@ Each run must leave the bloated tables without dead tuples.
 Usage: python bench/pg_vacuum.py [--tables 200] [--bloated 20] [--rows-per-table 50000]
 """
 
-import os
 import shutil
-import sys
 
-from harness import ROOT, collections_path, compare, main, run, run_module, scratch
-
-sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
-
-import pgserver  # noqa: E402  (tests/support/pgserver.py, found through the path set above)
+from harness import collections_path, compare, main, run, run_module, scratch
+import pgserver  # tests/support/pgserver.py, on the path harness sets
 
 DB = "bench"
 

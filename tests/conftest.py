@@ -16,6 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 
 import estate  # noqa: E402  (tests/support/estate.py, found through the path set above)
+from collection import linked_collections_path  # noqa: E402
 from prerequisites import missing  # noqa: E402
 
 
@@ -23,16 +24,14 @@ def _collections_path():
     """A collections path holding this working tree as upkeep.maintenance, for imports and module runs."""
     base = tempfile.mkdtemp(prefix="upkeep-collections-")
     os.chmod(base, 0o755)  # modules also run as an unprivileged user
-    os.makedirs(os.path.join(base, "ansible_collections", "upkeep"))
-    os.symlink(ROOT, os.path.join(base, "ansible_collections", "upkeep", "maintenance"))
-    return base
+    return linked_collections_path(base)
 
 
 COLLECTIONS_PATH = _collections_path()
 sys.path.insert(0, COLLECTIONS_PATH)
 
-# Another interpreter for the modules, as on a managed host with an older Python (the Makefile's install test runs
-# the module tests with the oldest one supported). It gets this ansible-core's module_utils, as Ansiballz ships them.
+# Another interpreter for the modules that the tests run directly, as on a managed host with an older Python (`make
+# pytest` uses the oldest one supported). It gets this ansible-core's module_utils, as Ansiballz ships them.
 MODULE_PYTHON = os.environ.get("UPKEEP_MODULE_PYTHON")
 
 
@@ -42,15 +41,6 @@ def _ansible_only_path():
     os.chmod(folder, 0o755)
     os.symlink(os.path.dirname(ansible.__file__), os.path.join(folder, "ansible"))
     return folder
-
-
-def pytest_collection_modifyitems(config, items):
-    """With UPKEEP_MODULE_PYTHON, only the tests that run modules directly: the others run the controller."""
-    if not MODULE_PYTHON:
-        return
-    selected = [item for item in items if "run_module" in getattr(item, "fixturenames", ())]
-    config.hook.pytest_deselected(items=[item for item in items if item not in selected])
-    items[:] = selected
 
 
 @pytest.fixture(scope="session")

@@ -9,17 +9,18 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+
+from collection import linked_collections_path  # noqa: E402  (tests/support/collection.py)
+
 DOC = os.path.join(ROOT, "docs", "results.md")
 BEGIN = "<!-- BEGIN: generated from CHECKS in plugins/module_utils/_results.py by tools/results_table.py -->"
 END = "<!-- END: generated -->"
 
 
 def registry():
-    # The collection on an import path as Ansible lays it out: ansible_collections/upkeep/maintenance is this tree.
     with tempfile.TemporaryDirectory(prefix="upkeep-collections-") as base:
-        os.makedirs(os.path.join(base, "ansible_collections", "upkeep"))
-        os.symlink(ROOT, os.path.join(base, "ansible_collections", "upkeep", "maintenance"))
-        sys.path.insert(0, base)
+        sys.path.insert(0, linked_collections_path(base))
         from ansible_collections.upkeep.maintenance.plugins.module_utils._results import CHECKS
         sys.path.remove(base)
     return CHECKS

@@ -215,15 +215,18 @@ def test_awx_job_slices_of_the_daily_each_keep_their_report_and_the_reports_merg
         (host, dict(ansible_connection="local", ansible_python_interpreter="{{ ansible_playbook_python }}"))
         for host in hosts)))))
     jobs = [4701, 4702, 4703, 4704]
-    slices = [subprocess.Popen(core("ansible-runner", "run", str(folder), "-p", "playbooks/daily.yml",
-                                    "--inventory", str(inventory), "--limit", ",".join(hosts[index::4]),
+    # Each job gets its own private data folder, as AWX prepares one per job; the estate (and its reports) is shared.
+    folders = [shutil.copytree(str(folder), str(estate / ("job-%d" % job)), symlinks=True) for job in jobs]
+    slices = [subprocess.Popen(core("ansible-runner", "run", job_folder, "-p", "playbooks/daily.yml",
+                                    "--inventory", os.path.join(job_folder, "inventory", "fleet"), "--limit", ",".join(hosts[index::4]),
                                     "--ident", "slice-%d" % job, "--cmdline", "-e awx_job_id=%d" % job),
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
                                env=environment)
-              for index, job in enumerate(jobs)]
+              for index, (job, job_folder) in enumerate(zip(jobs, folders))]
     for job, process in zip(jobs, slices):
         output = process.communicate(timeout=900)[0]
-        artifacts = folder / "artifacts" / ("slice-%d" % job)
+        artifacts = estate / ("job-%d" % job) / "artifacts" / ("slice-%d" % job)
+        assert (artifacts / "rc").exists(), "ansible-runner ended without a result: " + output[-5000:]
         assert (artifacts / "rc").read_text().strip() == "0", output[-3000:] + (artifacts / "stdout").read_text()[-3000:]
     reports = folder / ".demo" / "reports"
     written = dict((job, glob.glob(str(reports / ("daily-*-%d.json" % job)))) for job in jobs)

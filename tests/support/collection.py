@@ -1,0 +1,12 @@
+"""This working tree as Ansible finds a collection, for the tests, the benchmarks and the tools that import or run it."""
+
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def linked_collections_path(base):
+    """Lay out ``base`` as a collections path whose upkeep.maintenance is this tree; returns ``base``."""
+    os.makedirs(os.path.join(base, "ansible_collections", "upkeep"))
+    os.symlink(ROOT, os.path.join(base, "ansible_collections", "upkeep", "maintenance"))
+    return base
