@@ -66,6 +66,10 @@ def change_mode_here(path, mode, uid=-1):
         os.close(fd)
 
 
+class FormatError(Exception):
+    """A backup that does not read as what it is: the message says where it broke."""
+
+
 class TooLarge(ValueError):
     """A file larger than a reader takes: refused before it is read."""
 

@@ -18,7 +18,8 @@ import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import FormatError, PgClient
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import FormatError
+from ansible_collections.upkeep.maintenance.plugins.module_utils._pgclient import PgClient
 
 try:
     import psycopg as driver

@@ -149,11 +149,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.upkeep.maintenance.plugins.module_utils._archives import volume_folder
-from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import (
-    FormatError,
-    last_line_of,
-    write_tar,
-)
+from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import FormatError, write_tar
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import (
     fsync_path,
     parse_mode,
@@ -164,6 +160,7 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._files import (
     unused_name,
     write_checksum,
 )
+from ansible_collections.upkeep.maintenance.plugins.module_utils._pgclient import last_line_of
 from ansible_collections.upkeep.maintenance.plugins.module_utils._postgresql import (
     pg_client,
     postgresql_common_argument_spec,

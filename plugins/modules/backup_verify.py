@@ -228,16 +228,15 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import
     backup_set,
     check_format,
     detect_format,
-    last_line_of,
     feed_command,
     open_stream,
-    pg_command,
     folder_files,
     read_manifest,
     set_size,
     unit_time,
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK, read_checksum, sha256_file
+from ansible_collections.upkeep.maintenance.plugins.module_utils._pgclient import last_line_of, pg_command
 from ansible_collections.upkeep.maintenance.plugins.module_utils._postgresql import (
     PostgreSQLMaintenanceError,
     connect,

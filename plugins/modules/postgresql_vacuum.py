@@ -289,7 +289,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import FormatError, pg_command
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import FormatError
+from ansible_collections.upkeep.maintenance.plugins.module_utils._pgclient import pg_command
 
 from ansible_collections.upkeep.maintenance.plugins.module_utils._postgresql import (
     SCHEMA_ARGUMENT_SPEC,
