@@ -236,17 +236,3 @@ def failing_entries(entries, fail_on):
     """The entries whose status makes a module with this ``fail_on`` fail."""
     statuses = FAIL_ON_STATUSES[fail_on]
     return [entry for entry in entries if entry["status"] in statuses]
-
-
-def human_bytes(count):
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(value) < 1024:
-            return ("%d %s" % (value, unit)) if unit == "B" else ("%.1f %s" % (value, unit))
-        value /= 1024
-    return "%.1f TiB" % value
-
-
-def plural(count, noun, nouns=None):
-    """``1 host``, ``2 hosts``: a count with its noun as people write it."""
-    return "%d %s" % (count, noun if count == 1 else (nouns or noun + "s"))

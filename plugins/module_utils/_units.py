@@ -73,3 +73,17 @@ def human_duration(seconds):
     value = seconds / size
     value = round(value) if abs(value) >= 100 or unit == "s" else round(value, 1)
     return "%s %s" % (("%d" % value) if value == int(value) else ("%.1f" % value), unit)
+
+
+def human_bytes(count):
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(value) < 1024:
+            return ("%d %s" % (value, unit)) if unit == "B" else ("%.1f %s" % (value, unit))
+        value /= 1024
+    return "%.1f TiB" % value
+
+
+def plural(count, noun, nouns=None):
+    """``1 host``, ``2 hosts``: a count with its noun as people write it."""
+    return "%d %s" % (count, noun if count == 1 else (nouns or noun + "s"))

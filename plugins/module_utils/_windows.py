@@ -16,8 +16,8 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._compose import
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import expand_glob, space_by_file_system
 from ansible_collections.upkeep.maintenance.plugins.module_utils._health import load_per_core
 from ansible_collections.upkeep.maintenance.plugins.module_utils._logs import scan
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes
-from ansible_collections.upkeep.maintenance.plugins.module_utils._units import parse_size, stamp_seconds
+
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_bytes, parse_size, stamp_seconds
 
 STATE_FILE = "/var/lib/upkeep/maintenance-window.json"
 

@@ -165,8 +165,8 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._postgresql imp
     pg_client,
     postgresql_common_argument_spec,
 )
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
-from ansible_collections.upkeep.maintenance.plugins.module_utils._units import FILE_STAMP, parse_duration
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import FILE_STAMP, human_bytes, parse_duration
 
 
 def suffix(params):

@@ -135,8 +135,8 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._archives impor
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import FormatError, backup_set
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import fsync_path, read_checksum, sha256_file
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
-from ansible_collections.upkeep.maintenance.plugins.module_utils._units import FILE_STAMP
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import FILE_STAMP, human_bytes
 
 
 def checked_archive(src, pattern, checksum):

@@ -248,19 +248,13 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._postgresql imp
     require_driver,
     sql,
 )
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import (
-    FAIL_ON_STATUSES,
-    failing_entries,
-    human_bytes,
-    plural,
-    result_entry,
-)
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import FAIL_ON_STATUSES, failing_entries, result_entry
 from ansible_collections.upkeep.maintenance.plugins.module_utils._sqlite import (
     SQLiteMaintenanceError,
     integrity_errors,
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._sqlite import connect as sqlite_connect
-from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration, parse_duration, parse_size
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_bytes, human_duration, parse_duration, parse_size, plural
 
 POSTGRESQL_FORMATS = ("pg_custom", "pg_directory", "sql", "sql.gz", "sql.zst")
 SQLITE_FORMATS = ("sqlite", "sqlite.gz", "sqlite.zst")

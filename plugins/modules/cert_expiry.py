@@ -264,12 +264,8 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._certificates i
     verify_with_openssl,
 )
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import expand_glob, is_glob, is_regular_file, read_regular_file
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import (
-    FAIL_ON_STATUSES,
-    failing_entries,
-    plural,
-    result_entry,
-)
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import FAIL_ON_STATUSES, failing_entries, result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import plural
 
 
 # Certificates of one file that do not read, listed one by one; the rest are counted.

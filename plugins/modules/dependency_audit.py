@@ -171,7 +171,8 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._osv import (
     merge_by_alias,
     osv_query_batch,
 )
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import plural, result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import plural
 from ansible_collections.upkeep.maintenance.plugins.module_utils._licenses import license_verdict
 from ansible_collections.upkeep.maintenance.plugins.module_utils._versions import PYPI, InvalidVersion, is_prerelease, version_key
 

@@ -123,7 +123,8 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._lockfiles impo
     requirements_file,
     site_packages,
 )
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import plural, result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import plural
 from ansible_collections.upkeep.maintenance.plugins.module_utils._versions import NPM, PYPI
 
 

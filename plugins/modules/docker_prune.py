@@ -125,8 +125,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
-from ansible_collections.upkeep.maintenance.plugins.module_utils._units import parse_size
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_bytes, parse_size
 
 SIZE_UNITS = dict(b=1, kb=1000, mb=1000 ** 2, gb=1000 ** 3, tb=1000 ** 4, kib=1024, mib=1024 ** 2, gib=1024 ** 3)
 

@@ -217,14 +217,9 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._health import 
     service_manager,
     service_states,
 )
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import (
-    failing_entries,
-    human_bytes,
-    result_entry,
-    worst_status,
-)
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import failing_entries, result_entry, worst_status
 from ansible_collections.upkeep.maintenance.plugins.module_utils._logs import count_errors, expand_files
-from ansible_collections.upkeep.maintenance.plugins.module_utils._units import parse_duration
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_bytes, parse_duration
 from ansible_collections.upkeep.maintenance.plugins.module_utils._windows import (
     STATE_FILE,
     past_deadline,

@@ -281,11 +281,8 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._postgresql imp
     table_statistics,
     with_session,
 )
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import (
-    failing_entries,
-    human_bytes,
-    result_entry,
-)
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import failing_entries, result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_bytes
 
 INDEXES = """
 SELECT i.indexrelid AS oid, n.nspname AS schema, t.relname AS "table", c.relname AS name,

@@ -196,7 +196,8 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._postgresql imp
     sql,
     with_session,
 )
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, plural, result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_bytes, plural
 
 CONCURRENTLY_VERSION = 120000
 # A leftover's DROP INDEX is tried this many times, this many seconds apart, each within lock_timeout.

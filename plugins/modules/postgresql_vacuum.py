@@ -309,8 +309,8 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._postgresql imp
     table_statistics,
     with_session,
 )
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
-from ansible_collections.upkeep.maintenance.plugins.module_utils._units import parse_size
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_bytes, parse_size
 
 # Server versions (server_version_num) that introduced each option.
 OPTION_VERSIONS = dict(skip_locked=120000, index_cleanup=120000, parallel=130000, buffer_usage_limit=160000)

@@ -183,8 +183,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.upkeep.maintenance.plugins.module_utils._backups import set_size, unit_time
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK, fsync_path, remove_if_present
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, plural, result_entry
-from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration, parse_duration, utc_stamp
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_bytes, human_duration, parse_duration, plural, utc_stamp
 
 
 class FolderStat(object):

@@ -161,8 +161,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.upkeep.maintenance.plugins.module_utils._files import change_mode_here, expand_glob, open_regular, parse_mode
 from ansible_collections.upkeep.maintenance.plugins.module_utils._logs import line_time
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import plural, result_entry
-from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration, parse_duration
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_duration, parse_duration, plural
 
 FAILED_LOGIN = re.compile(r"(Failed password|authentication failure|Invalid user|FAILED LOGIN)", re.I)
 # An application's own log says it in its words: "login failed", "authentication failure", "invalid password".

@@ -189,8 +189,8 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._files import (
     sha256_file,
     write_checksum,
 )
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
-from ansible_collections.upkeep.maintenance.plugins.module_utils._units import FILE_STAMP, human_duration, parse_duration
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import FILE_STAMP, human_bytes, human_duration, parse_duration
 from ansible_collections.upkeep.maintenance.plugins.module_utils._sqlite import (
     INTEGRITY_ARGUMENT_SPEC,
     SQLiteMaintenanceError,

@@ -294,12 +294,8 @@ import sqlite3
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import (
-    failing_entries,
-    human_bytes,
-    result_entry,
-    worst_status,
-)
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import failing_entries, result_entry, worst_status
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_bytes
 from ansible_collections.upkeep.maintenance.plugins.module_utils._sqlite import (
     INTEGRITY_ARGUMENT_SPEC,
     VACUUM_THRESHOLD_ARGUMENT_SPEC,

@@ -117,14 +117,14 @@ import sqlite3
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import plural, result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
 from ansible_collections.upkeep.maintenance.plugins.module_utils._sqlite import (
     SQLiteMaintenanceError,
     connect,
     explain,
     sqlite_common_argument_spec,
 )
-from ansible_collections.upkeep.maintenance.plugins.module_utils._units import STAMP, parse_duration
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import STAMP, parse_duration, plural
 
 STATEMENT_SPEC = dict(
     name=dict(type="str", required=True),

@@ -181,7 +181,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import human_bytes, result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import result_entry
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_bytes
 from ansible_collections.upkeep.maintenance.plugins.module_utils._sqlite import (
     INTEGRITY_ARGUMENT_SPEC,
     VACUUM_THRESHOLD_ARGUMENT_SPEC,

@@ -13,8 +13,8 @@ import re
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.upkeep.maintenance.plugins.plugin_utils._calendar import next_window
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import CHECKS, STATUSES, human_bytes, plural, result_entry, worst_status
-from ansible_collections.upkeep.maintenance.plugins.module_utils._units import stamp_seconds
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import CHECKS, STATUSES, result_entry, worst_status
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_bytes, plural, stamp_seconds
 
 
 def _items(registered):

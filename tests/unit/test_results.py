@@ -15,12 +15,8 @@ from ansible_collections.upkeep.maintenance.plugins.filter.results import (
     upkeep_restore_points,
     upkeep_summary,
 )
-from ansible_collections.upkeep.maintenance.plugins.module_utils._results import (
-    failing_entries,
-    human_bytes,
-    result_entry,
-    worst_status,
-)
+from ansible_collections.upkeep.maintenance.plugins.module_utils._results import failing_entries, result_entry, worst_status
+from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_bytes
 
 
 def test_entry_has_the_contract_fields():
