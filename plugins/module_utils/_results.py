@@ -38,7 +38,8 @@ _QUERY_TEXT = "`warning`; the query text has its string literals replaced by `'?
 
 # Every check an entry can name: what writes it, the statuses it takes, and what to do about a finding of it (the
 # report lists the recommendation of each check found once). docs/results.md's table of checks is generated from it
-# (tools/results_table.py) and tests/unit/test_check_registry.py finds every name the collection emits here.
+# (tools/results_table.py), and tests/unit/plugins/module_utils/test_check_registry.py finds every name the collection
+# emits here.
 CHECKS = {
     "backup_checksum": Check(
         "`backup_verify`", "`warning` (no checksum recorded), `critical` (a checksum that does not match)",

@@ -5,7 +5,9 @@ import os
 
 import yaml
 
-ROLE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles", "report")
+from collection import ROOT  # tests/support/collection.py
+
+ROLE = os.path.join(ROOT, "roles", "report")
 
 
 def test_the_report_clears_every_registered_result_it_reads():

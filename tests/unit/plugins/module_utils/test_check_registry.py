@@ -12,8 +12,8 @@ import re
 
 from ansible_collections.upkeep.maintenance.plugins.filter.results import upkeep_markdown
 from ansible_collections.upkeep.maintenance.plugins.module_utils._results import CHECKS, STATUSES
+from collection import ROOT  # tests/support/collection.py
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EMITTERS = ("result_entry", "finding")
 YAML_NAMES = re.compile(r"upkeep_entr(?:y|ies)['(]\s*,?\s*'([a-z_]+)'|\{var: \w+, check: ([a-z_]+)")
 

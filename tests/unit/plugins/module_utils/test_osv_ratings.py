@@ -8,8 +8,9 @@ import os
 import pytest
 
 from ansible_collections.upkeep.maintenance.plugins.module_utils import _osv
+from collection import ROOT  # tests/support/collection.py
 
-ADVISORY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "advisories", "npm",
+ADVISORY = os.path.join(ROOT, "tests", "fixtures", "advisories", "npm",
                         "GHSA-qwcr-r2fm-qrc7.json")
 
 

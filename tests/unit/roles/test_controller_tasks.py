@@ -7,7 +7,8 @@ import os
 
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from collection import ROOT  # tests/support/collection.py
+
 TASK_FILES = sorted(glob.glob(os.path.join(ROOT, "roles", "*", "tasks", "*.yml"))
                     + glob.glob(os.path.join(ROOT, "playbooks", "*.yml"))
                     + glob.glob(os.path.join(ROOT, "playbooks", "tasks", "*.yml")))
