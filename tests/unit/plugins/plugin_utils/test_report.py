@@ -59,15 +59,15 @@ def test_entries_from_a_loop_with_a_failed_and_a_skipped_item():
     assert len(entries) == 2
 
 
-REGISTERED = [dict(var="__backups_verified", check="backup_verify", key="dest"),
-              dict(var="__certificates_controller", check="cert_expiry", key="source")]
+REGISTERED = [dict(var="backups_results", check="backup_verify", key="dest"),
+              dict(var="certificates_controller_results", check="cert_expiry", key="source")]
 
 
 def test_a_host_whose_roles_found_nothing_to_report_was_reached():
     # The quarterly drill on a host without backup sets: its role's loop ran over no set.
     verified = {"item": {"dest": "/b"}, "upkeep_results": [result_entry("backup_verify", "/b", "ok", "restore ok")]}
-    hostvars = {"db1": {"__backups_verified": {"results": [verified]}},
-                "dev1": {"__backups_verified": {"results": [], "skipped": True}}, "web3": {}}
+    hostvars = {"db1": {"backups_results": {"results": [verified]}},
+                "dev1": {"backups_results": {"results": [], "skipped": True}}, "web3": {}}
     report = upkeep_report(hostvars, ["db1", "dev1", "web3"], "quarterly", "2026-11-23T02:00:00Z", REGISTERED)
     assert [entry["host"] for entry in report["entries"]] == ["db1"]
     assert report["hosts_not_reached"] == ["web3"]
@@ -81,8 +81,8 @@ def test_registered_results_join_the_recorded_ones_in_the_order_they_were_made()
     closed = dict(result_entry("maintenance_window", "weekly", "changed", "closed"), timestamp="2026-11-23T02:00:09Z")
     controller = dict(result_entry("cert_expiry", "www:443", "ok", "valid"), timestamp="2026-11-23T02:00:07Z")
     failed = {"item": {"dest": "/c"}, "failed": True, "msg": "permission denied"}
-    web = {"upkeep_results": [opened, closed], "__backups_verified": {"results": [{"upkeep_results": [verified]}, failed]},
-           "__certificates_controller": {"upkeep_results": [controller]}}
+    web = {"upkeep_results": [opened, closed], "backups_results": {"results": [{"upkeep_results": [verified]}, failed]},
+           "certificates_controller_results": {"upkeep_results": [controller]}}
     report = upkeep_report({"web1": web, "web2": dict(web)}, ["web1", "web2"], "weekly", "2026-11-23T02:01:00Z", REGISTERED)
     web1 = [(entry["check"], entry["target"], entry["status"]) for entry in report["entries"] if entry["host"] == "web1"]
     assert web1 == [("maintenance_window", "weekly", "changed"), ("backup_verify", "/b", "ok"),
