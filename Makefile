@@ -57,9 +57,11 @@ lint: venv collection ## ansible-lint (production profile), the changelog, the g
 	$(BIN)/antsibull-changelog lint
 	$(BIN)/python tools/role_readmes.py --check
 	$(BIN)/python tools/results_table.py --check
+	$(BIN)/python tools/version_names.py --check
 
-readmes: venv ## Rewrite the generated parts of the docs: the role READMEs, the table of checks of docs/results.md
+readmes: venv ## Rewrite the generated parts of the docs: the role READMEs, the table of checks of docs/results.md, the tarball's name from galaxy.yml's version
 	$(BIN)/python tools/role_readmes.py
+	$(BIN)/python tools/version_names.py
 	$(BIN)/python tools/results_table.py
 
 # ansible-test wants the collection at a real ansible_collections/NAMESPACE/NAME path: a copy of the tracked files,
