@@ -12,6 +12,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 
 from collection import linked_collections_path  # noqa: E402  (tests/support/collection.py)
+from generated import settle  # noqa: E402
 
 DOC = os.path.join(ROOT, "docs", "results.md")
 BEGIN = "<!-- BEGIN: generated from CHECKS in plugins/module_utils/_results.py by tools/results_table.py -->"
@@ -40,17 +41,9 @@ def rendered(document, checks):
 
 
 def main(argv):
-    with open(DOC) as stream:
-        document = stream.read()
-    wanted = rendered(document, registry())
-    if "--check" in argv:
-        if wanted != document:
-            print("%s differs from the registry of checks: run python tools/results_table.py" % os.path.relpath(DOC, ROOT))
-            return 1
-        return 0
-    with open(DOC, "w") as stream:
-        stream.write(wanted)
-    return 0
+    checks = registry()
+    return settle([DOC], lambda _path, document: rendered(document, checks), argv,
+                  "the registry of checks says otherwise, run python tools/results_table.py")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ import sys
 
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from generated import ROOT, settle
+
 BEGIN = "<!-- BEGIN: generated from meta/argument_specs.yml by tools/role_readmes.py -->"
 END = "<!-- END: generated -->"
 MISSING = object()
@@ -132,21 +133,9 @@ def render(role, current):
 
 
 def main(argv):
-    check = "--check" in argv
-    stale = []
-    for role in sorted(os.listdir(os.path.join(ROOT, "roles"))):
-        path = os.path.join(ROOT, "roles", role, "README.md")
-        current = open(path).read() if os.path.exists(path) else ""
-        wanted = render(role, current)
-        if wanted != current:
-            stale.append(path)
-            if not check:
-                with open(path, "w") as handle:
-                    handle.write(wanted)
-    if check and stale:
-        print("README.md differs from the role's argument specs (run python tools/role_readmes.py): %s" % ", ".join(stale))
-        return 1
-    return 0
+    paths = [os.path.join(ROOT, "roles", role, "README.md") for role in sorted(os.listdir(os.path.join(ROOT, "roles")))]
+    return settle(paths, lambda path, current: render(os.path.basename(os.path.dirname(path)), current), argv,
+                  "the roles' argument specs say otherwise, run python tools/role_readmes.py")
 
 
 if __name__ == "__main__":

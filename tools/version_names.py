@@ -9,7 +9,8 @@ import os
 import re
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from generated import ROOT, settle
+
 # The execution environment's build files, and the install commands of the README.
 FILES = ("execution-environment.yml", "meta/ee-collections.yml", "README.md", "docs/awx-project/collections/requirements.yml")
 TARBALL = re.compile(r"upkeep-maintenance-[0-9][0-9A-Za-z.+-]*?\.tar\.gz")
@@ -20,25 +21,11 @@ def version():
         return re.search(r"^version:\s*(\S+)", handle.read(), re.MULTILINE).group(1)
 
 
-def main():
-    check = "--check" in sys.argv[1:]
+def main(argv):
     name = "upkeep-maintenance-%s.tar.gz" % version()
-    stale = []
-    for relative in FILES:
-        path = os.path.join(ROOT, relative)
-        with open(path) as handle:
-            text = handle.read()
-        wanted = TARBALL.sub(name, text)
-        if wanted != text:
-            stale.append(relative)
-            if not check:
-                with open(path, "w") as handle:
-                    handle.write(wanted)
-    if check and stale:
-        print("%s name another version than galaxy.yml's: run make readmes" % ", ".join(stale))
-        return 1
-    return 0
+    return settle([os.path.join(ROOT, relative) for relative in FILES], lambda _path, text: TARBALL.sub(name, text), argv,
+                  "they name another version than galaxy.yml's, run make readmes")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
