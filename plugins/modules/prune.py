@@ -170,6 +170,7 @@ upkeep_results:
 """
 
 import datetime
+import errno
 import fnmatch
 import gzip
 import os
@@ -197,6 +198,9 @@ class FolderStat(object):
 
 COMPRESSED_SUFFIXES = (".gz", ".zst", ".xz", ".bz2", ".lz4", ".zip")
 SUFFIX = dict(gzip=".gz", zstd=".zst")
+FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# Folders kept open for the deletions at once; more are closed and opened again as needed.
+MAX_OPEN_FOLDERS = 64
 
 
 def name_matcher(patterns):
@@ -217,6 +221,8 @@ class Retention(object):
         self.left_alone = []
         self.left_alone_count = 0
         self.companion_paths = set()
+        self.folder_identities = {}
+        self.open_folders = {}
 
     def leave_alone(self, path, reason):
         self.left_alone_count += 1
@@ -228,6 +234,8 @@ class Retention(object):
         matches = name_matcher(self.params["patterns"])
         companions = tuple(self.params["companions"])
         found = []
+        identity = os.lstat(self.root)  # for the deletion of the folders' sidecars beside them
+        self.folder_identities[self.root] = (identity.st_dev, identity.st_ino)
         with os.scandir(self.root) as entries:
             entries = list(entries)
         names = set(entry.name for entry in entries)
@@ -247,7 +255,7 @@ class Retention(object):
 
     def candidates(self):
         """(path, stat) of every regular file matching the patterns, newest first. Folders are entered without
-        following links, so every file found is inside the root."""
+        following links, so every file found is inside the root; each folder's identity is kept for the deletions."""
         matches = name_matcher(self.params["patterns"])
         companions = tuple(self.params["companions"])
         compressing = self.params["action"] == "compress"
@@ -256,39 +264,74 @@ class Retention(object):
         while pending:
             folder = pending.pop()
             try:
-                with os.scandir(folder) as entries:
-                    entries = list(entries)
+                descriptor = os.open(folder, FOLDER_FLAGS)
             except OSError as error:
                 if folder == self.root:
                     raise
                 self.leave_alone(folder, "cannot read the folder: %s" % (error.strerror or error))
                 continue
-            names = set(entry.name for entry in entries)
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    if self.params["recurse"] and not (self.params["action"] == "archive"
-                                                       and os.path.realpath(entry.path) == self.archive_dir):
-                        pending.append(entry.path)
+            try:
+                self.scan_folder(folder, descriptor, matches, companions, compressing, pending, found)
+            finally:
+                os.close(descriptor)
+        found.sort(reverse=True)
+        return [(path, info) for _mtime, path, info in found]
+
+    def scan_folder(self, folder, descriptor, matches, companions, compressing, pending, found):
+        """Add the folder's matching files to found as (mtime, path, stat) and its subfolders to pending; the stat
+        calls are relative to the open folder, as the deletions will be."""
+        identity = os.fstat(descriptor)
+        self.folder_identities[folder] = (identity.st_dev, identity.st_ino)
+        with os.scandir(descriptor) as entries:
+            entries = list(entries)
+        names = set(entry.name for entry in entries)
+        for entry in entries:
+            path = os.path.join(folder, entry.name)  # scanned through a descriptor, entry.path is the name only
+            if entry.is_dir(follow_symlinks=False):
+                if self.params["recurse"] and not (self.params["action"] == "archive"
+                                                   and os.path.realpath(path) == self.archive_dir):
+                    pending.append(path)
+                continue
+            if companions and entry.name.endswith(companions) and os.path.splitext(entry.name)[0] in names:
+                if not entry.is_symlink():
+                    self.companion_paths.add(path)
+                continue
+            if not matches(entry.name):
+                continue
+            if entry.is_symlink():
+                self.leave_alone(path, "symbolic link")
+            elif compressing and entry.name.endswith(COMPRESSED_SUFFIXES):
+                continue
+            elif entry.is_file(follow_symlinks=False):
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError as error:  # gone since the folder was listed
+                    self.leave_alone(path, error.strerror or str(error))
                     continue
-                if companions and entry.name.endswith(companions) and os.path.splitext(entry.name)[0] in names:
-                    if not entry.is_symlink():
-                        self.companion_paths.add(entry.path)
-                    continue
-                if not matches(entry.name):
-                    continue
-                if entry.is_symlink():
-                    self.leave_alone(entry.path, "symbolic link")
-                elif compressing and entry.name.endswith(COMPRESSED_SUFFIXES):
-                    continue
-                elif entry.is_file(follow_symlinks=False):
-                    try:
-                        found.append((entry.path, entry.stat(follow_symlinks=False)))
-                    except OSError as error:  # gone since the folder was listed
-                        self.leave_alone(entry.path, error.strerror or str(error))
-                else:
-                    self.leave_alone(entry.path, "not a regular file")
-        found.sort(key=lambda item: (item[1].st_mtime, item[0]), reverse=True)
-        return found
+                found.append((info.st_mtime, path, info))
+            else:
+                self.leave_alone(path, "not a regular file")
+
+    def unlink_scanned(self, path):
+        """Delete a file through the folder the scan found it in: a folder replaced since (by a link elsewhere, say)
+        is refused rather than followed."""
+        folder, name = os.path.split(path)
+        descriptor = self.open_folders.get(folder)
+        if descriptor is None:
+            if len(self.open_folders) >= MAX_OPEN_FOLDERS:
+                self.close_folders()
+            descriptor = os.open(folder, FOLDER_FLAGS)
+            identity = os.fstat(descriptor)
+            if (identity.st_dev, identity.st_ino) != self.folder_identities.get(folder):
+                os.close(descriptor)
+                raise OSError(errno.ESTALE, "%s was replaced since the scan" % folder)
+            self.open_folders[folder] = descriptor
+        os.unlink(name, dir_fd=descriptor)
+
+    def close_folders(self):
+        for descriptor in self.open_folders.values():
+            os.close(descriptor)
+        self.open_folders.clear()
 
     def select(self, found):
         """The files to prune, oldest first: beyond the protected newest, older than age, beyond keep."""
@@ -349,9 +392,9 @@ class Retention(object):
             if self.params["units"] == "folders":
                 shutil.rmtree(path)
             else:
-                os.unlink(path)
+                self.unlink_scanned(path)
             for doomed in companions:
-                os.unlink(doomed)
+                self.unlink_scanned(doomed)
             return None, freed
         result = self.archive(path, info)
         for companion in companions:
@@ -359,6 +402,12 @@ class Retention(object):
         return result
 
     def run(self):
+        try:
+            return self.prune_chosen()
+        finally:
+            self.close_folders()
+
+    def prune_chosen(self):
         found = self.folder_candidates() if self.params["units"] == "folders" else self.candidates()
         chosen = self.select(found)
         listed, freed, pruned = [], 0, 0

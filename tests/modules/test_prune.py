@@ -125,3 +125,50 @@ def test_bad_options_fail_with_one_line(run_module, tmp_path):
     assert run_module("prune", path=str(tmp_path / "missing"), keep=3)["msg"] == "%s is not a folder" % (tmp_path / "missing")
     tolerated = run_module("prune", path=str(tmp_path / "missing"), keep=3, ignore_missing=True)
     assert tolerated["rc"] == 0 and tolerated["changed"] is False and tolerated["counts"]["matched"] == 0
+
+
+class _SwapAfterScan(object):
+    """prune's retention with a folder replaced between its scan and its deletions, as another process could."""
+
+    def __init__(self, root, replace):
+        from ansible_collections.upkeep.maintenance.plugins.modules import prune
+
+        class Swapped(prune.Retention):
+            def select(self, found):
+                replace()
+                return super().select(found)
+
+        params = dict(path=str(root), patterns=["*.log"], recurse=True, units="files", keep=None, min_keep=0,
+                      action="delete", compression="gzip", archive_dir=None, companions=[".sha256"], max_listed=100)
+        module = type("Module", (), dict(params=params, check_mode=False))()
+        self.result = Swapped(module, 86400).run()
+
+
+def test_a_folder_replaced_after_the_scan_is_not_deleted_from(tmp_path):
+    root = tmp_path / "logs"
+    make_files(root / "app", 1, name="old-%02d.log")
+    os.utime(str(root / "app" / "old-00.log"), (time.time() - 10 * 86400,) * 2)
+    elsewhere = tmp_path / "elsewhere"
+    make_files(elsewhere, 1, name="old-%02d.log")
+    twin = tmp_path / "twin"
+    make_files(twin, 1, name="old-%02d.log")
+
+    def by_a_link():
+        (root / "app").rename(tmp_path / "moved")
+        os.symlink(str(elsewhere), str(root / "app"))
+
+    linked = _SwapAfterScan(root, by_a_link).result
+    assert names(elsewhere) == ["old-00.log"] and names(tmp_path / "moved") == ["old-00.log"]
+    assert linked["counts"]["pruned"] == 0 and linked["left_alone"][0]["path"] == str(root / "app" / "old-00.log")
+
+    os.unlink(str(root / "app"))
+    (tmp_path / "moved").rename(root / "app")
+
+    def by_another_folder():
+        (root / "app").rename(tmp_path / "moved")
+        twin.rename(root / "app")
+
+    replaced = _SwapAfterScan(root, by_another_folder).result
+    assert names(root / "app") == ["old-00.log"] and names(tmp_path / "moved") == ["old-00.log"]
+    assert replaced["counts"]["pruned"] == 0
+    assert replaced["left_alone"][0]["reason"].endswith("%s was replaced since the scan" % (root / "app"))
