@@ -147,6 +147,14 @@ tarball: venv ## Build the collection tarball as users get it (.build/dist)
 	$(dir $@)bin/pip install -q -r $<
 	touch $@
 
+# The benchmarks run the modules on the managed host's Python: Debian's python3, with the libraries the modules
+# import there (the oldest host's pins, which this Python takes too).
+.build/modules-host/.done: requirements/modules-py39.txt
+	rm -rf $(dir $@)
+	/usr/bin/python3 -m venv --without-pip $(dir $@)
+	$(BIN)/pip --python $(dir $@)bin/python install -q -r $<
+	touch $@
+
 .build/importer/.done: requirements/importer.txt
 	rm -rf $(dir $@)
 	$(PYTHON) -m venv $(dir $@)
@@ -167,8 +175,8 @@ install-test: venv collection postgresql images .build/prometheus/.done tarball 
 # before every test that runs containers.
 test: venv collection lint sanity images install-test molecule pytest ## Everything CI runs: lint, sanity, install test, Molecule, pytest
 
-bench: venv collection postgresql images ## The benchmarks of bench/ against their baselines in one table, then the fleet's
-	$(BIN)/python bench/run.py
+bench: venv collection postgresql images .build/modules-host/.done ## The benchmarks of bench/ against their baselines in one table, then the fleet's
+	UPKEEP_MODULE_PYTHON=$(CURDIR)/.build/modules-host/bin/python $(BIN)/python bench/run.py
 	$(BIN)/python bench/fleet.py
 
 clean: ## Remove what the build, the demo and the tests leave (.venv, .build, .demo, caches, tarballs)

@@ -19,10 +19,13 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 
-from collection import linked_collections_path  # noqa: E402  (tests/support/collection.py)
+from collection import ansible_only_path, linked_collections_path  # noqa: E402  (tests/support/collection.py)
 
 # The counted rounds of every comparison; UPKEEP_BENCH_ROUNDS=1 for a quick look (or the honesty test).
 ROUNDS = int(os.environ.get("UPKEEP_BENCH_ROUNDS", "5"))
+# The modules' Python, as for the tests: `make bench` gives the managed host's (Debian's python3 with the modules'
+# libraries), which a Debian host runs them on; without it, this Python.
+MODULE_PYTHON = os.environ.get("UPKEEP_MODULE_PYTHON")
 
 
 def collections_path(tmp):
@@ -31,10 +34,14 @@ def collections_path(tmp):
 
 def run_module(collections, name, **args):
     """The result of one module run; a failed run ends the benchmark with the module's message."""
+    path = collections
+    if MODULE_PYTHON:
+        module_utils = os.path.join(os.path.dirname(collections), "module_utils")
+        path += ":" + (module_utils if os.path.exists(module_utils) else ansible_only_path(module_utils))
     process = subprocess.run(
-        [sys.executable, "-m", "ansible_collections.upkeep.maintenance.plugins.modules." + name],
+        [MODULE_PYTHON or sys.executable, "-m", "ansible_collections.upkeep.maintenance.plugins.modules." + name],
         input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), capture_output=True, text=True, check=False,
-        env=dict(os.environ, PYTHONPATH=collections))
+        env=dict(os.environ, PYTHONPATH=path))
     result = json.loads(process.stdout)
     if result.get("failed"):
         raise SystemExit("%s failed: %s" % (name, result["msg"]))

@@ -17,10 +17,10 @@ import sqlite_vacuum
 from harness import ROUNDS, table
 
 SIZES = dict(
-    full=dict(sqlite_vacuum=dict(size_mib=200), pg_vacuum=dict(), prune=dict(files=20000), backup_create=dict(),
+    full=dict(sqlite_vacuum=dict(size_mib=200), pg_vacuum=dict(), prune=dict(files=20000, larger=200000), backup_create=dict(),
               backup_verify=dict(size_mib=2048), cert_expiry=dict(files=500, endpoints=100), dependency_audit=dict()),
     small=dict(sqlite_vacuum=dict(size_mib=8), pg_vacuum=dict(tables=20, bloated=4, rows_per_table=2000),
-               prune=dict(files=400), backup_create=dict(files=300, size_mib=4), backup_verify=dict(size_mib=16),
+               prune=dict(files=400, larger=2000), backup_create=dict(files=300, size_mib=4), backup_verify=dict(size_mib=16),
                cert_expiry=dict(files=20, endpoints=4), dependency_audit=dict(projects=4, packages=200)))
 BENCHES = (sqlite_vacuum, pg_vacuum, prune, backup_create, backup_verify, cert_expiry, dependency_audit)
 

@@ -16,7 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 
 import estate  # noqa: E402  (tests/support/estate.py, found through the path set above)
-from collection import linked_collections_path  # noqa: E402
+from collection import ansible_only_path, linked_collections_path  # noqa: E402
 from prerequisites import missing  # noqa: E402
 
 
@@ -36,11 +36,9 @@ MODULE_PYTHON = os.environ.get("UPKEEP_MODULE_PYTHON")
 
 
 def _ansible_only_path():
-    import ansible
     folder = tempfile.mkdtemp(prefix="upkeep-module-utils-")
-    os.chmod(folder, 0o755)
-    os.symlink(os.path.dirname(ansible.__file__), os.path.join(folder, "ansible"))
-    return folder
+    os.chmod(folder, 0o755)  # modules also run as an unprivileged user
+    return ansible_only_path(folder)
 
 
 @pytest.fixture(scope="session")

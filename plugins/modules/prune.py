@@ -230,7 +230,8 @@ class Retention(object):
             self.left_alone.append(dict(path=path, reason=reason))
 
     def folder_candidates(self):
-        """(path, stat with the folder's newest content time) of the folders matching the patterns, newest first."""
+        """(mtime, path, stat with the folder's newest content time) of the folders matching the patterns, newest
+        first."""
         matches = name_matcher(self.params["patterns"])
         companions = tuple(self.params["companions"])
         found = []
@@ -249,12 +250,13 @@ class Retention(object):
             if entry.is_symlink():
                 self.leave_alone(entry.path, "symbolic link")
             elif entry.is_dir(follow_symlinks=False) and os.path.realpath(entry.path) != self.archive_dir:
-                found.append((entry.path, FolderStat(entry.path)))
-        found.sort(key=lambda item: (item[1].st_mtime, item[0]), reverse=True)
+                info = FolderStat(entry.path)
+                found.append((info.st_mtime, entry.path, info))
+        found.sort(key=lambda item: item[:2], reverse=True)
         return found
 
     def candidates(self):
-        """(path, stat) of every regular file matching the patterns, newest first. Folders are entered without
+        """(mtime, path, stat) of every regular file matching the patterns, newest first. Folders are entered without
         following links, so every file found is inside the root; each folder's identity is kept for the deletions."""
         matches = name_matcher(self.params["patterns"])
         companions = tuple(self.params["companions"])
@@ -274,8 +276,8 @@ class Retention(object):
                 self.scan_folder(folder, descriptor, matches, companions, compressing, pending, found)
             finally:
                 os.close(descriptor)
-        found.sort(reverse=True)
-        return [(path, info) for _mtime, path, info in found]
+        found.sort(key=lambda item: item[:2], reverse=True)
+        return found
 
     def scan_folder(self, folder, descriptor, matches, companions, compressing, pending, found):
         """Add the folder's matching files to found as (mtime, path, stat) and its subfolders to pending; the stat
@@ -285,8 +287,9 @@ class Retention(object):
         with os.scandir(descriptor) as entries:
             entries = list(entries)
         names = set(entry.name for entry in entries)
+        prefix = os.path.join(folder, "")  # scanned through a descriptor, entry.path is the name only
         for entry in entries:
-            path = os.path.join(folder, entry.name)  # scanned through a descriptor, entry.path is the name only
+            path = prefix + entry.name
             if entry.is_dir(follow_symlinks=False):
                 if self.params["recurse"] and not (self.params["action"] == "archive"
                                                    and os.path.realpath(path) == self.archive_dir):
@@ -315,7 +318,8 @@ class Retention(object):
     def unlink_scanned(self, path):
         """Delete a file through the folder the scan found it in: a folder replaced since (by a link elsewhere, say)
         is refused rather than followed."""
-        folder, name = os.path.split(path)
+        folder, _slash, name = path.rpartition(os.sep)
+        folder = folder or os.sep
         descriptor = self.open_folders.get(folder)
         if descriptor is None:
             if len(self.open_folders) >= MAX_OPEN_FOLDERS:
@@ -337,8 +341,8 @@ class Retention(object):
         """The files to prune, oldest first: beyond the protected newest, older than age, beyond keep."""
         protected = max(self.params["keep"] or 0, self.params["min_keep"])
         cutoff = time.time() - self.age_seconds if self.age_seconds is not None else None
-        chosen = [(path, info) for index, (path, info) in enumerate(found)
-                  if index >= protected and (cutoff is None or info.st_mtime < cutoff)]
+        chosen = [(path, info) for index, (mtime, path, info) in enumerate(found)
+                  if index >= protected and (cutoff is None or mtime < cutoff)]
         return list(reversed(chosen))
 
     def compress(self, path, info):

@@ -11,7 +11,8 @@ version_added: 0.1.0
 description:
   - Runs VACUUM only when enough pages are free (O(min_freelist_ratio) and O(min_freelist_pages)) or when O(vacuum=always).
   - Refuses to VACUUM or REINDEX a database that fails its integrity check, and checks before starting that the file
-    system has the space VACUUM needs (a compacted copy in SQLite's temporary folder plus the journal or WAL next to the database).
+    system has the space VACUUM needs (the journal or WAL next to the database, and the compacted copy in SQLite's
+    temporary folder unless it is built in memory, see O(vacuum_copy)).
   - Refreshes the planner statistics the way C(PRAGMA optimize) does (ANALYZE with an analysis limit, so the cost does not grow
     with the database) inside a transaction, and keeps them only when they differ from the stored ones.
   - Optionally rebuilds every index (REINDEX) and truncates the write-ahead log (C(PRAGMA wal_checkpoint) in C(TRUNCATE) mode).
@@ -41,6 +42,17 @@ options:
       - V(always) runs it in any case; V(never) leaves the free pages in the file.
     type: str
     choices: [auto, always, never]
+    default: auto
+  vacuum_copy:
+    description:
+      - Where VACUUM builds the compacted copy of the database before writing it back.
+      - V(auto) builds it in memory when it takes at most a quarter of the memory available (the kernel's
+        C(MemAvailable), lowered to what is left under the memory limits of the module's control group and the
+        groups above it, such as a container's limit), and in SQLite's temporary folder otherwise. In memory the
+        VACUUM is faster and the temporary folder needs no room for it.
+      - V(file) always builds it in SQLite's temporary folder (C(SQLITE_TMPDIR), C(TMPDIR), C(/var/tmp), C(/usr/tmp), C(/tmp)).
+    type: str
+    choices: [auto, file]
     default: auto
   journal_mode:
     description:
@@ -110,7 +122,12 @@ sql:
   returned: always
   type: list
   elements: str
-  sample: ["VACUUM", "ANALYZE", "PRAGMA wal_checkpoint(TRUNCATE)"]
+  sample: ["PRAGMA temp_store = MEMORY", "VACUUM", "ANALYZE", "PRAGMA wal_checkpoint(TRUNCATE)"]
+vacuum_copy:
+  description: Where VACUUM built (in check mode, would build) the compacted copy, V(memory) or V(file); null without a VACUUM.
+  returned: always
+  type: str
+  sample: memory
 size_before:
   description: Size of the database file in bytes before.
   returned: always
@@ -188,11 +205,13 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._sqlite import 
     VACUUM_THRESHOLD_ARGUMENT_SPEC,
     SQLiteMaintenanceError,
     analyze,
+    compacted_size,
     connect,
     database_stats,
     explain,
     integrity_errors,
     sqlite_common_argument_spec,
+    vacuum_copy_fits_in_memory,
     vacuum_due,
     vacuum_space_shortfalls,
 )
@@ -210,6 +229,8 @@ class Maintenance(object):
         self.due = vacuum_due(self.before, self.params["min_freelist_ratio"], self.params["min_freelist_pages"])
         self.vacuum = self.params["vacuum"] == "always" or (self.params["vacuum"] == "auto" and self.due)
         self.checkpoint = self.params["checkpoint"] and self.before["journal_mode"] == "wal"
+        self.copy_in_memory = self.vacuum and self.params["vacuum_copy"] == "auto" and vacuum_copy_fits_in_memory(
+            self.before)
         self.actions = []
         self.sql = []
         self.frames = 0
@@ -233,7 +254,7 @@ class Maintenance(object):
                         % (self.path, errors[0].splitlines()[-1]),
                     integrity_errors=errors)
         if self.vacuum:
-            shortfalls = vacuum_space_shortfalls(self.path, self.before)
+            shortfalls = vacuum_space_shortfalls(self.path, self.before, self.copy_in_memory)
             if shortfalls:
                 self.module.fail_json(msg="%s: not enough free space for VACUUM: %s" % (self.path, "; ".join(
                     "%s needs %s, %s free" % (folder, human_bytes(need), human_bytes(free))
@@ -255,6 +276,8 @@ class Maintenance(object):
         if self.vacuum:
             self.actions.append("vacuum")
             if not check_mode:
+                if self.copy_in_memory:
+                    self.execute("PRAGMA temp_store = MEMORY")
                 self.timed("vacuum", self.execute, "VACUUM")
         if self.params["reindex"]:
             self.actions.append("reindex")
@@ -291,8 +314,7 @@ class Maintenance(object):
             return database_stats(self.conn, self.path)
         if not self.vacuum:
             return self.before
-        used_pages = self.before["page_count"] - self.before["freelist_count"]
-        return dict(self.before, size=used_pages * self.before["page_size"], freelist_count=0)
+        return dict(self.before, size=compacted_size(self.before), freelist_count=0)
 
     def result(self, duration):
         after = self.after()
@@ -310,6 +332,7 @@ class Maintenance(object):
             freelist_after=after["freelist_count"],
             bytes_reclaimed=reclaimed,
             vacuum_due=self.due,
+            vacuum_copy=("memory" if self.copy_in_memory else "file") if self.vacuum else None,
             statistics_changed=self.statistics_changed,
             wal_frames_checkpointed=self.frames,
             duration=round(duration, 3),
@@ -354,6 +377,7 @@ def main():
         journal_mode=dict(type="str", choices=["delete", "truncate", "persist", "wal"]),
         reindex=dict(type="bool", default=False),
         checkpoint=dict(type="bool", default=False),
+        vacuum_copy=dict(type="str", default="auto", choices=["auto", "file"]),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if module.params["analysis_limit"] < 0:

@@ -17,7 +17,7 @@ def test_each_baseline_does_the_same_work_as_its_module(tmp_path):
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
     header, *jobs = [line.split("|")[1].strip() for line in process.stdout.splitlines()
                      if line.startswith("| ") and "---" not in line]
-    assert header == "job" and len(jobs) == 10, jobs
+    assert header == "job" and len(jobs) == 11, jobs
 
 
 def test_a_comparison_ends_the_run_when_the_sides_do_different_work():

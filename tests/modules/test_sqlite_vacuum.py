@@ -208,3 +208,29 @@ def test_the_journal_mode_is_checked_daily_set_weekly_and_then_left_alone(run_mo
     assert again["changed"] is False and again["actions"] == []
     assert [entry["status"] for entry in run_module("sqlite_check", path=db, journal_mode="wal")["upkeep_results"]
             if entry["check"] == "sqlite_journal_mode"] == ["ok"]
+
+
+def test_the_compacted_copy_is_built_in_memory_unless_asked_for_a_file(run_module, make_estate, tmp_path, tmpfs):
+    # SQLite's temporary folder too small for the compacted copy: in memory VACUUM does not need it.
+    small = tmpfs("1m")
+    db = make_estate.make_bloated(str(tmp_path / "app.db"), rows=20000, keep_fraction=0.5)
+    rows = make_estate.row_count(db)
+    before = make_estate.sha256(db)
+
+    on_file = run_module("sqlite_vacuum", path=db, vacuum_copy="file", env=dict(SQLITE_TMPDIR=str(small)))
+
+    assert on_file["failed"] is True
+    assert "not enough free space for VACUUM: %s needs" % small in on_file["msg"]
+    assert make_estate.sha256(db) == before
+
+    planned = run_module("sqlite_vacuum", path=db, check_mode=True, env=dict(SQLITE_TMPDIR=str(small)))
+    in_memory = run_module("sqlite_vacuum", path=db, env=dict(SQLITE_TMPDIR=str(small)))
+
+    assert planned["vacuum_copy"] == in_memory["vacuum_copy"] == "memory"
+    assert in_memory["sql"][:2] == ["PRAGMA temp_store = MEMORY", "VACUUM"]
+    assert in_memory["freelist_after"] == 0 and in_memory["size_after"] < in_memory["size_before"]
+    assert make_estate.row_count(db) == rows
+    assert os.listdir(str(small)) == []
+    check = subprocess.run(["sqlite3", db, "PRAGMA integrity_check"], capture_output=True, text=True, check=True)
+    assert check.stdout.strip() == "ok"
+    assert run_module("sqlite_vacuum", path=db)["vacuum_copy"] is None

@@ -10,3 +10,13 @@ def linked_collections_path(base):
     os.makedirs(os.path.join(base, "ansible_collections", "upkeep"))
     os.symlink(ROOT, os.path.join(base, "ansible_collections", "upkeep", "maintenance"))
     return base
+
+
+def ansible_only_path(base):
+    """Lay out ``base`` as an import path holding only the controller's ``ansible`` package, for modules run on
+    another Python (a managed host's), which gets ansible-core's module_utils the way Ansiballz ships them; returns
+    ``base``."""
+    import ansible
+    os.makedirs(base, exist_ok=True)
+    os.symlink(os.path.dirname(ansible.__file__), os.path.join(base, "ansible"))
+    return base

@@ -88,3 +88,56 @@ def test_salvage_ends_and_keeps_only_rows_as_they_were(tmp_path_factory, rows, p
     assert all(original[number] == body for number, body in kept.items())
     assert all(name == "tag%d" % number for name, number in salvaged.execute("SELECT name, n FROM tags"))
     salvaged.close()
+
+
+def fake_host(tmp_path, available_kib, groups, files):
+    """/proc/meminfo, /proc/self/cgroup and a /sys/fs/cgroup tree of files with their contents."""
+    (tmp_path / "meminfo").write_text("MemTotal:       16000000 kB\nMemAvailable:   %d kB\n" % available_kib)
+    (tmp_path / "cgroup").write_text(groups)
+    root = tmp_path / "sys-fs-cgroup"
+    root.mkdir()
+    for name, content in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(content)
+    return dict(meminfo=str(tmp_path / "meminfo"), own_groups=str(tmp_path / "cgroup"), cgroup_root=str(root))
+
+
+MIB = 1024 * 1024
+
+
+def test_available_memory_is_lowered_to_the_room_left_under_a_systemd_unit_limit(tmp_path):
+    host = fake_host(tmp_path, 8 * 1024 * 1024, "0::/system.slice/app.service\n", {
+        "cgroup.controllers": "cpu memory pids\n",
+        "system.slice/memory.max": "max\n", "system.slice/memory.current": "%d\n" % (2048 * MIB),
+        "system.slice/app.service/memory.max": "%d\n" % (1024 * MIB),
+        "system.slice/app.service/memory.current": "%d\n" % (256 * MIB)})
+
+    assert _sqlite.available_memory(**host) == 768 * MIB
+
+
+def test_available_memory_in_a_container_reads_the_limit_at_its_hierarchy_root(tmp_path):
+    # Control groups v1 in a container: the group's path is the host's, its folder is mounted as the root.
+    host = fake_host(tmp_path, 8 * 1024 * 1024, "5:cpu,cpuacct:/docker/4f2a\n4:memory:/docker/4f2a\n0::/\n", {
+        "memory/memory.limit_in_bytes": "%d\n" % (512 * MIB), "memory/memory.usage_in_bytes": "%d\n" % (128 * MIB)})
+
+    assert _sqlite.available_memory(**host) == 384 * MIB
+
+
+def test_available_memory_without_a_limit_is_the_kernels_figure(tmp_path):
+    host = fake_host(tmp_path, 4 * 1024 * 1024, "0::/user.slice\n", {
+        "cgroup.controllers": "memory\n", "user.slice/memory.max": "max\n", "user.slice/memory.current": "1000\n"})
+
+    assert _sqlite.available_memory(**host) == 4 * 1024 * MIB
+
+
+def test_available_memory_is_unknown_where_no_hierarchy_has_the_memory_controller(tmp_path):
+    host = fake_host(tmp_path, 4 * 1024 * 1024, "1:name=systemd:/\n0::/\n", {})
+
+    assert _sqlite.available_memory(**host) is None
+
+
+def test_available_memory_of_this_host_is_at_most_what_the_kernel_reports():
+    with open("/proc/meminfo") as meminfo:
+        kernel = next(int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable:"))
+    available = _sqlite.available_memory()
+    assert available is not None and 0 < available <= kernel * 1.1
