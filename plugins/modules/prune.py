@@ -252,7 +252,7 @@ class Retention(object):
             elif entry.is_dir(follow_symlinks=False) and os.path.realpath(entry.path) != self.archive_dir:
                 info = FolderStat(entry.path)
                 found.append((info.st_mtime, entry.path, info))
-        found.sort(key=lambda item: item[:2], reverse=True)
+        found.sort(reverse=True)  # paths differ: the comparisons never reach the stats
         return found
 
     def candidates(self):
@@ -276,7 +276,7 @@ class Retention(object):
                 self.scan_folder(folder, descriptor, matches, companions, compressing, pending, found)
             finally:
                 os.close(descriptor)
-        found.sort(key=lambda item: item[:2], reverse=True)
+        found.sort(reverse=True)  # paths differ: the comparisons never reach the stats
         return found
 
     def scan_folder(self, folder, descriptor, matches, companions, compressing, pending, found):
