@@ -188,14 +188,6 @@ from ansible_collections.upkeep.maintenance.plugins.module_utils._results import
 from ansible_collections.upkeep.maintenance.plugins.module_utils._units import human_bytes, human_duration, parse_duration, plural, utc_stamp
 
 
-class FolderStat(object):
-    """A folder backup's time and size as a file's stat gives them: its newest file's time, its files' sizes."""
-
-    def __init__(self, path):
-        self.st_mtime = unit_time(path)
-        self.st_size = set_size(path)
-
-
 COMPRESSED_SUFFIXES = (".gz", ".zst", ".xz", ".bz2", ".lz4", ".zip")
 SUFFIX = dict(gzip=".gz", zstd=".zst")
 FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -230,8 +222,8 @@ class Retention(object):
             self.left_alone.append(dict(path=path, reason=reason))
 
     def folder_candidates(self):
-        """(mtime, path, stat with the folder's newest content time) of the folders matching the patterns, newest
-        first."""
+        """(time, path, size) of the folders matching the patterns, newest first: a folder backup's time is its newest
+        file's, its size its files'."""
         matches = name_matcher(self.params["patterns"])
         companions = tuple(self.params["companions"])
         found = []
@@ -250,13 +242,12 @@ class Retention(object):
             if entry.is_symlink():
                 self.leave_alone(entry.path, "symbolic link")
             elif entry.is_dir(follow_symlinks=False) and os.path.realpath(entry.path) != self.archive_dir:
-                info = FolderStat(entry.path)
-                found.append((info.st_mtime, entry.path, info))
-        found.sort(reverse=True)  # paths differ: the comparisons never reach the stats
+                found.append((unit_time(entry.path), entry.path, set_size(entry.path)))
+        found.sort(reverse=True)
         return found
 
     def candidates(self):
-        """(mtime, path, stat) of every regular file matching the patterns, newest first. Folders are entered without
+        """(mtime, path, size) of every regular file matching the patterns, newest first. Folders are entered without
         following links, so every file found is inside the root; each folder's identity is kept for the deletions."""
         matches = name_matcher(self.params["patterns"])
         companions = tuple(self.params["companions"])
@@ -276,12 +267,14 @@ class Retention(object):
                 self.scan_folder(folder, descriptor, matches, companions, compressing, pending, found)
             finally:
                 os.close(descriptor)
-        found.sort(reverse=True)  # paths differ: the comparisons never reach the stats
+        found.sort(reverse=True)
         return found
 
     def scan_folder(self, folder, descriptor, matches, companions, compressing, pending, found):
-        """Add the folder's matching files to found as (mtime, path, stat) and its subfolders to pending; the stat
-        calls are relative to the open folder, as the deletions will be."""
+        """Add the folder's matching files to found as (mtime, path, size) and its subfolders to pending; the stat
+        calls are relative to the open folder, as the deletions will be. Only the two numbers of a stat are kept:
+        tuples of numbers and strings are not tracked by Python's garbage collector, which on 200,000 files would
+        otherwise walk them again and again while the list grows."""
         identity = os.fstat(descriptor)
         self.folder_identities[folder] = (identity.st_dev, identity.st_ino)
         with os.scandir(descriptor) as entries:
@@ -311,7 +304,7 @@ class Retention(object):
                 except OSError as error:  # gone since the folder was listed
                     self.leave_alone(path, error.strerror or str(error))
                     continue
-                found.append((info.st_mtime, path, info))
+                found.append((info.st_mtime, path, info.st_size))
             else:
                 self.leave_alone(path, "not a regular file")
 
@@ -341,11 +334,11 @@ class Retention(object):
         """The files to prune, oldest first: beyond the protected newest, older than age, beyond keep."""
         protected = max(self.params["keep"] or 0, self.params["min_keep"])
         cutoff = time.time() - self.age_seconds if self.age_seconds is not None else None
-        chosen = [(path, info) for index, (mtime, path, info) in enumerate(found)
-                  if index >= protected and (cutoff is None or mtime < cutoff)]
-        return list(reversed(chosen))
+        chosen = [candidate for candidate in found[protected:] if cutoff is None or candidate[0] < cutoff]
+        chosen.reverse()
+        return chosen
 
-    def compress(self, path, info):
+    def compress(self, path, mtime, size):
         target = path + SUFFIX[self.params["compression"]]
         if os.path.lexists(target):
             raise OSError("%s already exists" % target)
@@ -355,7 +348,7 @@ class Retention(object):
             with os.fdopen(fd, "wb") as output:
                 if self.params["compression"] == "gzip":
                     with open(path, "rb") as source, gzip.GzipFile(
-                            filename=os.path.basename(path), mode="wb", fileobj=output, mtime=int(info.st_mtime)) as packed:
+                            filename=os.path.basename(path), mode="wb", fileobj=output, mtime=int(mtime)) as packed:
                         shutil.copyfileobj(source, packed, CHUNK)
                 else:
                     zstd = shutil.which("zstd")
@@ -365,17 +358,18 @@ class Retention(object):
                 output.flush()
                 os.fsync(output.fileno())
             shutil.copystat(path, temporary)
-            os.chown(temporary, info.st_uid, info.st_gid)
+            owner = os.lstat(path)
+            os.chown(temporary, owner.st_uid, owner.st_gid)
             os.rename(temporary, target)
         except (OSError, subprocess.CalledProcessError):
             remove_if_present(temporary)
             raise
         fsync_path(folder)
         os.unlink(path)
-        return target, info.st_size - os.path.getsize(target)
+        return target, size - os.path.getsize(target)
 
-    def archive(self, path, info):
-        day = datetime.datetime.fromtimestamp(info.st_mtime, datetime.timezone.utc).strftime("%Y-%m-%d")
+    def archive(self, path, mtime):
+        day = datetime.datetime.fromtimestamp(mtime, datetime.timezone.utc).strftime("%Y-%m-%d")
         folder = os.path.join(self.archive_dir, day)
         os.makedirs(folder, exist_ok=True)
         target = os.path.join(folder, os.path.basename(path))
@@ -384,14 +378,14 @@ class Retention(object):
         shutil.move(path, target)
         return target, 0
 
-    def prune(self, path, info):
+    def prune(self, path, mtime, size):
         """(result path or None when deleted, bytes freed)."""
         if self.params["action"] == "compress":
-            return self.compress(path, info)
+            return self.compress(path, mtime, size)
         companions = [path + suffix for suffix in self.params["companions"] if path + suffix in self.companion_paths] \
             if self.companion_paths else []
         if self.params["action"] == "delete":
-            freed = info.st_size + sum(os.path.getsize(companion) for companion in companions)
+            freed = size + sum(os.path.getsize(companion) for companion in companions)
             # The scan found a regular file, or with units folders a folder (never a link): no need to ask again.
             if self.params["units"] == "folders":
                 shutil.rmtree(path)
@@ -400,9 +394,9 @@ class Retention(object):
             for doomed in companions:
                 self.unlink_scanned(doomed)
             return None, freed
-        result = self.archive(path, info)
+        result = self.archive(path, mtime)
         for companion in companions:
-            self.archive(companion, os.stat(companion))
+            self.archive(companion, os.stat(companion).st_mtime)
         return result
 
     def run(self):
@@ -415,20 +409,20 @@ class Retention(object):
         found = self.folder_candidates() if self.params["units"] == "folders" else self.candidates()
         chosen = self.select(found)
         listed, freed, pruned = [], 0, 0
-        for path, info in chosen:
+        for mtime, path, size in chosen:
             result = None
             if self.module.check_mode:
-                freed += info.st_size if self.params["action"] == "delete" else 0
+                freed += size if self.params["action"] == "delete" else 0
             else:
                 try:
-                    result, saved = self.prune(path, info)
+                    result, saved = self.prune(path, mtime, size)
                 except (OSError, shutil.Error, subprocess.CalledProcessError) as error:
                     self.leave_alone(path, str(error))
                     continue
                 freed += saved
             pruned += 1
             if len(listed) < self.params["max_listed"]:
-                listed.append(dict(path=path, size=info.st_size, modified=utc_stamp(info.st_mtime), result=result))
+                listed.append(dict(path=path, size=size, modified=utc_stamp(mtime), result=result))
         return dict(files=listed, files_truncated=pruned > len(listed), bytes_freed=freed,
                     left_alone=self.left_alone, counts=dict(matched=len(found), kept=len(found) - len(chosen),
                                                             pruned=pruned, left_alone=self.left_alone_count))

@@ -93,13 +93,15 @@ def test_compress_keeps_times_and_content_and_archive_moves_into_dated_folders(r
     modified = os.stat(paths[0]).st_mtime
     os.utime(paths[0], (modified - 86400, modified - 86400))
     modified = os.stat(paths[0]).st_mtime
+    os.chown(paths[0], 65534, 65534)  # the application's user, as logrotate leaves its files
 
     result = run_module("prune", path=str(logs), patterns=["app.log.*"], age="1d", min_keep=1, action="compress")
 
     assert result["counts"]["pruned"] == 3 and names(logs) == ["app.log.0.gz", "app.log.1.gz", "app.log.2.gz", "app.log.3"]
     with gzip.open(str(logs / "app.log.0.gz")) as handle:
         assert handle.read() == b"line\n" * 10000
-    assert os.stat(str(logs / "app.log.0.gz")).st_mtime == modified
+    compressed = os.stat(str(logs / "app.log.0.gz"))
+    assert compressed.st_mtime == modified and (compressed.st_uid, compressed.st_gid) == (65534, 65534)
     assert result["bytes_freed"] > 49000 - 1000
     assert run_module("prune", path=str(logs), patterns=["app.log.*"], age="1d", min_keep=1,
                       action="compress")["changed"] is False
