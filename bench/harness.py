@@ -29,15 +29,15 @@ MODULE_PYTHON = os.environ.get("UPKEEP_MODULE_PYTHON")
 
 
 def collections_path(tmp):
+    """This tree as a collection in tmp; for another Python, ansible-core's module_utils beside it ."""
+    if MODULE_PYTHON:
+        ansible_only_path(os.path.join(tmp, "module_utils"))
     return linked_collections_path(os.path.join(tmp, "collections"))
 
 
 def run_module(collections, name, **args):
     """The result of one module run; a failed run ends the benchmark with the module's message."""
-    path = collections
-    if MODULE_PYTHON:
-        module_utils = os.path.join(os.path.dirname(collections), "module_utils")
-        path += ":" + (module_utils if os.path.exists(module_utils) else ansible_only_path(module_utils))
+    path = collections + (":" + os.path.join(os.path.dirname(collections), "module_utils") if MODULE_PYTHON else "")
     process = subprocess.run(
         [MODULE_PYTHON or sys.executable, "-m", "ansible_collections.upkeep.maintenance.plugins.modules." + name],
         input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), capture_output=True, text=True, check=False,
