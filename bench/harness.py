@@ -29,7 +29,7 @@ MODULE_PYTHON = os.environ.get("UPKEEP_MODULE_PYTHON")
 
 
 def collections_path(tmp):
-    """This tree as a collection in tmp; for another Python, ansible-core's module_utils beside it ."""
+    """This tree as a collection in tmp; for another Python, ansible-core's module_utils beside it."""
     if MODULE_PYTHON:
         ansible_only_path(os.path.join(tmp, "module_utils"))
     return linked_collections_path(os.path.join(tmp, "collections"))
