@@ -9,8 +9,8 @@ module: prune
 short_description: Retention in one call - delete, compress or archive old files, never the last good copies
 version_added: 0.1.0
 description:
-  - Finds the files under O(path) whose names match O(patterns), newest first by modification time, and prunes those
-    older than O(age) and/or beyond the newest O(keep).
+  - Finds the files under O(path) whose names match O(patterns) and prunes those older than O(age) (by modification
+    time) and/or beyond the newest O(keep).
   - The newest O(min_keep) files are never pruned, whatever their age, so that a backup job that silently stopped
     cannot lead to deleting the last good copies.
   - O(action) deletes the files, compresses them (gzip or zstd, written to a temporary name, synced and renamed, with
@@ -135,7 +135,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 files:
-  description: The files pruned (or that would be, in check mode), oldest first, at most O(max_listed).
+  description: The oldest O(max_listed) of the files pruned (or that would be, in check mode), oldest first.
   returned: always
   type: list
   elements: dict
@@ -173,9 +173,11 @@ import datetime
 import errno
 import fnmatch
 import gzip
+import heapq
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -196,11 +198,26 @@ MAX_OPEN_FOLDERS = 64
 
 
 def name_matcher(patterns):
-    """Whether a name matches any of the shell patterns, in one expression for all of them; no pattern matches
-    nothing (an empty alternation would match every name)."""
+    """Whether a name matches any of the shell patterns, in one expression for all of them; None when one of them is
+    "*" and every name does (the default: the expression would take a tenth of the scan of 200,000 files). No pattern
+    matches nothing (an empty alternation would match every name)."""
+    if "*" in patterns:
+        return None
     if not patterns:
         return lambda name: False
     return re.compile("|".join(fnmatch.translate(pattern) for pattern in patterns)).match
+
+
+def exists_in(descriptor, name):
+    """Whether the open folder holds name (a link counts, whatever it points to); when that cannot be asked (a folder
+    without search permission), it does."""
+    try:
+        os.stat(name, dir_fd=descriptor, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 class Retention(object):
@@ -215,6 +232,11 @@ class Retention(object):
         self.companion_paths = set()
         self.folder_identities = {}
         self.open_folders = {}
+        self.matches = name_matcher(self.params["patterns"])
+        self.companions = tuple(self.params["companions"])
+        self.action = self.params["action"]
+        self.compressing = self.action == "compress"
+        self.units_are_folders = self.params["units"] == "folders"
 
     def leave_alone(self, path, reason):
         self.left_alone_count += 1
@@ -222,10 +244,8 @@ class Retention(object):
             self.left_alone.append(dict(path=path, reason=reason))
 
     def folder_candidates(self):
-        """(time, path, size) of the folders matching the patterns, newest first: a folder backup's time is its newest
-        file's, its size its files'."""
-        matches = name_matcher(self.params["patterns"])
-        companions = tuple(self.params["companions"])
+        """(time, path, size) of the folders matching the patterns: a folder backup's time is its newest file's, its
+        size its files'."""
         found = []
         identity = os.lstat(self.root)  # for the deletion of the folders' sidecars beside them
         self.folder_identities[self.root] = (identity.st_dev, identity.st_ino)
@@ -233,25 +253,22 @@ class Retention(object):
             entries = list(entries)
         names = set(entry.name for entry in entries)
         for entry in entries:
-            suffix = next((suffix for suffix in companions if entry.name.endswith(suffix)), None)
+            suffix = next((suffix for suffix in self.companions if entry.name.endswith(suffix)), None)
             if suffix and entry.name[:-len(suffix)] in names and not entry.is_symlink():
                 self.companion_paths.add(entry.path)
                 continue
-            if not matches(entry.name):
+            if self.matches is not None and not self.matches(entry.name):
                 continue
             if entry.is_symlink():
                 self.leave_alone(entry.path, "symbolic link")
             elif entry.is_dir(follow_symlinks=False) and os.path.realpath(entry.path) != self.archive_dir:
                 found.append((unit_time(entry.path), entry.path, set_size(entry.path)))
-        found.sort(reverse=True)
         return found
 
     def candidates(self):
-        """(mtime, path, size) of every regular file matching the patterns, newest first. Folders are entered without
-        following links, so every file found is inside the root; each folder's identity is kept for the deletions."""
-        matches = name_matcher(self.params["patterns"])
-        companions = tuple(self.params["companions"])
-        compressing = self.params["action"] == "compress"
+        """(mtime, path, size) of every regular file matching the patterns, folder by folder in the order the file
+        system lists them. Folders are entered without following links, so every file found is inside the root; each
+        folder's identity is kept for the deletions."""
         found = []
         pending = [self.root]
         while pending:
@@ -264,49 +281,59 @@ class Retention(object):
                 self.leave_alone(folder, "cannot read the folder: %s" % (error.strerror or error))
                 continue
             try:
-                self.scan_folder(folder, descriptor, matches, companions, compressing, pending, found)
+                self.scan_folder(folder, descriptor, pending, found)
             finally:
                 os.close(descriptor)
-        found.sort(reverse=True)
         return found
 
-    def scan_folder(self, folder, descriptor, matches, companions, compressing, pending, found):
+    def scan_folder(self, folder, descriptor, pending, found):
         """Add the folder's matching files to found as (mtime, path, size) and its subfolders to pending; the stat
-        calls are relative to the open folder, as the deletions will be. Only the two numbers of a stat are kept:
-        tuples of numbers and strings are not tracked by Python's garbage collector, which on 200,000 files would
-        otherwise walk them again and again while the list grows."""
+        calls are relative to the open folder, as the deletions will be. The entries are taken as the folder lists
+        them, not gathered first: on 200,000 files, entries held with their stats cost a third of the scan. A name
+        with a companion's suffix waits for the end of the folder, when whether its file is beside it can be asked.
+        Only numbers and strings are kept per file: such tuples are not tracked by Python's garbage collector, which
+        would otherwise walk them again and again while the list grows."""
         identity = os.fstat(descriptor)
         self.folder_identities[folder] = (identity.st_dev, identity.st_ino)
-        with os.scandir(descriptor) as entries:
-            entries = list(entries)
-        names = set(entry.name for entry in entries)
         prefix = os.path.join(folder, "")  # scanned through a descriptor, entry.path is the name only
-        for entry in entries:
-            path = prefix + entry.name
-            if entry.is_dir(follow_symlinks=False):
-                if self.params["recurse"] and not (self.params["action"] == "archive"
-                                                   and os.path.realpath(path) == self.archive_dir):
-                    pending.append(path)
-                continue
-            if companions and entry.name.endswith(companions) and os.path.splitext(entry.name)[0] in names:
+        maybe_companions = []
+        companions, matches, consider = self.companions, self.matches, self.consider  # looked up once per folder
+        with os.scandir(descriptor) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    self.enter(prefix + entry.name, pending)
+                elif companions and entry.name.endswith(companions):
+                    maybe_companions.append(entry)
+                elif matches is None or matches(entry.name):
+                    consider(prefix, entry, found)
+        for entry in maybe_companions:
+            if exists_in(descriptor, os.path.splitext(entry.name)[0]):
                 if not entry.is_symlink():
-                    self.companion_paths.add(path)
-                continue
-            if not matches(entry.name):
-                continue
-            if entry.is_symlink():
-                self.leave_alone(path, "symbolic link")
-            elif compressing and entry.name.endswith(COMPRESSED_SUFFIXES):
-                continue
-            elif entry.is_file(follow_symlinks=False):
-                try:
-                    info = entry.stat(follow_symlinks=False)
-                except OSError as error:  # gone since the folder was listed
-                    self.leave_alone(path, error.strerror or str(error))
-                    continue
-                found.append((info.st_mtime, path, info.st_size))
-            else:
-                self.leave_alone(path, "not a regular file")
+                    self.companion_paths.add(prefix + entry.name)
+            elif matches is None or matches(entry.name):
+                consider(prefix, entry, found)
+
+    def enter(self, path, pending):
+        if self.params["recurse"] and not (self.action == "archive"
+                                           and os.path.realpath(path) == self.archive_dir):
+            pending.append(path)
+
+    def consider(self, prefix, entry, found):
+        """Add a matching entry to found when it is a regular file to prune; say why it is left alone otherwise."""
+        if entry.is_symlink():
+            self.leave_alone(prefix + entry.name, "symbolic link")
+            return
+        if self.compressing and entry.name.endswith(COMPRESSED_SUFFIXES):
+            return
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError as error:  # gone since the folder was listed
+            self.leave_alone(prefix + entry.name, error.strerror or str(error))
+            return
+        if stat.S_ISREG(info.st_mode):
+            found.append((info.st_mtime, prefix + entry.name, info.st_size))
+        else:
+            self.leave_alone(prefix + entry.name, "not a regular file")
 
     def unlink_scanned(self, path):
         """Delete a file through the folder the scan found it in: a folder replaced since (by a link elsewhere, say)
@@ -331,11 +358,19 @@ class Retention(object):
         self.open_folders.clear()
 
     def select(self, found):
-        """The files to prune, oldest first: beyond the protected newest, older than age, beyond keep."""
+        """The files to prune: beyond the protected newest, older than age; in the order found. Deleted by age across
+        folders instead, 200,000 files in 20 folders took a fifth longer: the file system goes from folder to folder.
+        Candidates are distinct tuples, so "not among the n newest" is "older than the n-th newest"."""
         protected = max(self.params["keep"] or 0, self.params["min_keep"])
-        cutoff = time.time() - self.age_seconds if self.age_seconds is not None else None
-        chosen = [candidate for candidate in found[protected:] if cutoff is None or candidate[0] < cutoff]
-        chosen.reverse()
+        chosen = found
+        if protected:
+            if len(found) <= protected:
+                return []
+            nth_newest = heapq.nlargest(protected, found)[-1]
+            chosen = [candidate for candidate in chosen if candidate < nth_newest]
+        if self.age_seconds is not None:
+            cutoff = (time.time() - self.age_seconds,)
+            chosen = [candidate for candidate in chosen if candidate < cutoff]
         return chosen
 
     def compress(self, path, mtime, size):
@@ -378,26 +413,29 @@ class Retention(object):
         shutil.move(path, target)
         return target, 0
 
-    def prune(self, path, mtime, size):
-        """(result path or None when deleted, bytes freed)."""
-        if self.params["action"] == "compress":
-            return self.compress(path, mtime, size)
-        companions = [path + suffix for suffix in self.params["companions"] if path + suffix in self.companion_paths] \
-            if self.companion_paths else []
-        if self.params["action"] == "delete":
-            freed = size + sum(os.path.getsize(companion) for companion in companions)
-            # The scan found a regular file, or with units folders a folder (never a link): no need to ask again.
-            if self.params["units"] == "folders":
-                shutil.rmtree(path)
-            else:
-                self.unlink_scanned(path)
-            for doomed in companions:
-                self.unlink_scanned(doomed)
-            return None, freed
+    def archive_with_companions(self, path, mtime, size):
         result = self.archive(path, mtime)
-        for companion in companions:
+        for companion in self.companions_of(path):
             self.archive(companion, os.stat(companion).st_mtime)
         return result
+
+    def companions_of(self, path):
+        if not self.companion_paths:
+            return ()
+        return [path + suffix for suffix in self.companions if path + suffix in self.companion_paths]
+
+    def delete(self, path, mtime, size):
+        """(None, bytes freed) of deleting a candidate and its companions. The scan found a regular file, or with units
+        folders a folder (never a link): no need to ask again."""
+        companions = self.companions_of(path)
+        freed = size + sum(os.path.getsize(companion) for companion in companions) if companions else size
+        if self.units_are_folders:
+            shutil.rmtree(path)
+        else:
+            self.unlink_scanned(path)
+        for doomed in companions:
+            self.unlink_scanned(doomed)
+        return None, freed
 
     def run(self):
         try:
@@ -406,26 +444,28 @@ class Retention(object):
             self.close_folders()
 
     def prune_chosen(self):
-        found = self.folder_candidates() if self.params["units"] == "folders" else self.candidates()
+        found = self.folder_candidates() if self.units_are_folders else self.candidates()
         chosen = self.select(found)
-        listed, freed, pruned = [], 0, 0
+        pruned, freed = [], 0
+        # (result path or None when deleted, bytes freed) of pruning one candidate
+        prune = dict(delete=self.delete, compress=self.compress, archive=self.archive_with_companions)[self.action]
         for mtime, path, size in chosen:
             result = None
             if self.module.check_mode:
-                freed += size if self.params["action"] == "delete" else 0
+                freed += size if self.action == "delete" else 0
             else:
                 try:
-                    result, saved = self.prune(path, mtime, size)
+                    result, saved = prune(path, mtime, size)
                 except (OSError, shutil.Error, subprocess.CalledProcessError) as error:
                     self.leave_alone(path, str(error))
                     continue
                 freed += saved
-            pruned += 1
-            if len(listed) < self.params["max_listed"]:
-                listed.append(dict(path=path, size=size, modified=utc_stamp(mtime), result=result))
-        return dict(files=listed, files_truncated=pruned > len(listed), bytes_freed=freed,
+            pruned.append((mtime, path, size, result))
+        listed = [dict(path=path, size=size, modified=utc_stamp(mtime), result=result)
+                  for mtime, path, size, result in heapq.nsmallest(self.params["max_listed"], pruned)]
+        return dict(files=listed, files_truncated=len(pruned) > len(listed), bytes_freed=freed,
                     left_alone=self.left_alone, counts=dict(matched=len(found), kept=len(found) - len(chosen),
-                                                            pruned=pruned, left_alone=self.left_alone_count))
+                                                            pruned=len(pruned), left_alone=self.left_alone_count))
 
 
 def main():

@@ -52,6 +52,42 @@ def test_when_every_file_is_too_old_the_newest_min_keep_stay(run_module, tmp_pat
     assert names(folder) == ["app-09.db", "app-09.db.sha256"]
 
 
+def test_a_sidecar_goes_with_its_file_and_one_whose_file_is_gone_is_pruned_like_any_file(run_module, tmp_path):
+    folder = tmp_path / "backups" / "nightly"
+    old = make_files(folder, 2, name="old-%02d.db")
+    new = make_files(folder, 1, name="new-%02d.db")
+    for path in old + new:
+        with open(path + ".sha256", "w") as sidecar:
+            sidecar.write("0" * 64 + "\n")
+    os.unlink(old[1])  # its sidecar stays behind, an orphan
+    month_ago = time.time() - 30 * 86400
+    for path in (old[0], old[0] + ".sha256", old[1] + ".sha256"):
+        os.utime(path, (month_ago, month_ago))
+
+    result = run_module("prune", path=str(tmp_path / "backups"), recurse=True, age="7d", min_keep=0)
+    assert result["counts"] == dict(matched=3, kept=1, pruned=2, left_alone=0), result["counts"]
+    assert names(folder) == ["new-00.db", "new-00.db.sha256"]
+    assert sorted(entry["path"] for entry in result["files"]) == [old[0], old[1] + ".sha256"]
+
+
+def test_keep_counts_across_folders_and_the_oldest_pruned_are_listed(run_module, tmp_path):
+    ages = {}  # hours back of each file, spread over three folders so that no folder holds the newest or oldest alone
+    for number in range(30):
+        path = tmp_path / ("host-%d" % (number % 3)) / ("app-%02d.log" % number)
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"x" * 100)
+        moment = time.time() - (number * 7 % 30 + 1) * 3600
+        os.utime(str(path), (moment, moment))
+        ages[str(path)] = moment
+    by_age = sorted(ages, key=ages.get)
+
+    result = run_module("prune", path=str(tmp_path), recurse=True, keep=4, max_listed=5)
+    left = sorted(os.path.join(folder, name) for folder, _subfolders, files in os.walk(str(tmp_path)) for name in files)
+    assert left == sorted(by_age[-4:])
+    assert [entry["path"] for entry in result["files"]] == by_age[:5] and result["files_truncated"] is True
+    assert result["counts"] == dict(matched=30, kept=4, pruned=26, left_alone=0)
+
+
 def test_keep_and_age_together_and_patterns(run_module, tmp_path):
     folder = tmp_path / "backups"
     make_files(folder, 10, hours_apart=24)
