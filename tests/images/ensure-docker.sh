@@ -19,6 +19,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 if ! docker info >/dev/null 2>&1; then
   log=/var/log/upkeep-dockerd.log
+  # A dockerd killed with the session that started it leaves its pid file, and the next one refuses to start.
+  pidfile=/var/run/docker.pid
+  if [ -f "$pidfile" ] && ! ps -p "$(cat "$pidfile")" -o comm= 2>/dev/null | grep -qx dockerd; then
+    rm -f "$pidfile"
+  fi
   nohup dockerd >"$log" 2>&1 &
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && exit 0
