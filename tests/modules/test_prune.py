@@ -1,9 +1,14 @@
-"""prune on real folders: ages, keep and min_keep, compression, archiving, symbolic links out of the root."""
+"""prune on real folders: ages, keep and min_keep, compression, archiving, symbolic links out of the root, and the
+deletion as the scan goes (nothing protected) against the deletion after it."""
 
 import gzip
 import os
+import shutil
 import subprocess
 import time
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 
 def make_files(folder, count, hours_apart=24, size=1000, name="app-%02d.db"):
@@ -172,11 +177,12 @@ class _SwapAfterScan(object):
         from ansible_collections.upkeep.maintenance.plugins.modules import prune
 
         class Swapped(prune.Retention):
-            def select(self, found):
+            def select(self, found, protected):
                 replace()
-                return super().select(found)
+                return super().select(found, protected)
 
-        params = dict(path=str(root), patterns=["*.log"], recurse=True, units="files", keep=None, min_keep=0,
+        # min_keep 1: the files are selected once the scan is done, and deleted after
+        params = dict(path=str(root), patterns=["*.log"], recurse=True, units="files", keep=None, min_keep=1,
                       action="delete", compression="gzip", archive_dir=None, companions=[".sha256"], max_listed=100)
         module = type("Module", (), dict(params=params, check_mode=False))()
         self.result = Swapped(module, 86400).run()
@@ -185,6 +191,7 @@ class _SwapAfterScan(object):
 def test_a_folder_replaced_after_the_scan_is_not_deleted_from(tmp_path):
     root = tmp_path / "logs"
     make_files(root / "app", 1, name="old-%02d.log")
+    make_files(root, 1, name="new-%02d.log")  # the newest, kept by min_keep
     os.utime(str(root / "app" / "old-00.log"), (time.time() - 10 * 86400,) * 2)
     elsewhere = tmp_path / "elsewhere"
     make_files(elsewhere, 1, name="old-%02d.log")
@@ -210,3 +217,63 @@ def test_a_folder_replaced_after_the_scan_is_not_deleted_from(tmp_path):
     assert names(root / "app") == ["old-00.log"] and names(tmp_path / "moved") == ["old-00.log"]
     assert replaced["counts"]["pruned"] == 0
     assert replaced["left_alone"][0]["reason"].endswith("%s was replaced since the scan" % (root / "app"))
+
+
+NAMES = st.text(st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)), min_size=1, max_size=24) \
+    .filter(lambda name: name not in (".", "..", "d1", "d2", "newest") and not name.endswith(".sha256"))
+# (folder, name, hours old, sidecar: none, beside its file, or left alone after its file went)
+FILES = st.lists(st.tuples(st.sampled_from(["", "d1", "d1/d2", "d2"]), NAMES, st.integers(0, 96),
+                           st.sampled_from(["none", "beside", "orphan"])),
+                 max_size=30, unique_by=lambda spec: (spec[0], spec[1]))
+
+
+def lay_out(root, files, now):
+    os.makedirs(root)
+    for folder, name, hours, sidecar in files:
+        path = os.path.join(root, folder, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as stream:
+            stream.write(b"x" * (len(name) + hours))
+        if sidecar != "none":
+            with open(path + ".sha256", "w") as stream:
+                stream.write("0" * 64 + "\n")
+            os.utime(path + ".sha256", (now - hours * 3600,) * 2)
+        if sidecar == "orphan":
+            os.unlink(path)
+        else:
+            os.utime(path, (now - hours * 3600 - 60,) * 2)
+
+
+def tree(root):
+    return sorted(os.path.relpath(os.path.join(folder, name), root) for folder, _subfolders, names in os.walk(root)
+                  for name in names)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(files=FILES)
+def test_deleting_as_the_scan_goes_prunes_what_deleting_after_it_does(run_module, tmp_path, files):
+    """With nothing protected, files are deleted as the scan meets them; with min_keep 1 (and a file newer than all,
+    which it keeps) they are selected after the scan. Both must leave the same files and say the same."""
+    now = time.time()
+    as_found, after, expected = tmp_path / "as-found", tmp_path / "after", tmp_path / "expected"
+    for root in (as_found, after, expected):
+        shutil.rmtree(str(root), ignore_errors=True)
+        lay_out(str(root), files, now)
+    with open(str(after / "newest"), "w") as stream:
+        stream.write("kept by min_keep")
+    os.utime(str(after / "newest"), (now + 3600,) * 2)
+    for folder, name, hours, sidecar in files:  # older than 2 days: the file goes, and its sidecar, or the orphan
+        if hours * 3600 + 60 > 2 * 86400:
+            for doomed in (name, name + ".sha256"):
+                path = expected / folder / doomed
+                if path.exists():
+                    path.unlink()
+
+    first = run_module("prune", path=str(as_found), recurse=True, age="2d", min_keep=0)
+    second = run_module("prune", path=str(after), recurse=True, age="2d", min_keep=1)
+    assert tree(str(as_found)) == tree(str(expected)) == [name for name in tree(str(after)) if name != "newest"]
+    assert first["bytes_freed"] == second["bytes_freed"] and first["changed"] == second["changed"]
+    assert first["counts"] == dict(second["counts"], matched=second["counts"]["matched"] - 1,
+                                   kept=second["counts"]["kept"] - 1)
+    assert [os.path.relpath(entry["path"], str(as_found)) for entry in first["files"]] == \
+        [os.path.relpath(entry["path"], str(after)) for entry in second["files"]]
