@@ -216,7 +216,7 @@ def exists_in(descriptor, name):
     except FileNotFoundError:
         return False
     except OSError:
-        return True
+        pass
     return True
 
 
