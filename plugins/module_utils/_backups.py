@@ -18,7 +18,7 @@ import tarfile
 import tempfile
 import zlib
 
-from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK, FormatError, open_regular, sha256_stream
+from ansible_collections.upkeep.maintenance.plugins.module_utils._files import CHUNK, FormatError, gnu_command, open_regular, sha256_stream
 from ansible_collections.upkeep.maintenance.plugins.module_utils._pgclient import PgClient, last_line_of
 
 SIDECAR_SUFFIXES = (".sha256", ".sha256sum", ".md5", ".tmp", ".partial")
@@ -339,14 +339,6 @@ def feed_command(command, source, environment, temp_dir=None):
         return status, error_file.read().decode("utf-8", "replace")
 
 
-def gnu_tar():
-    """GNU tar where it is installed (the archives keep extended attributes), else None."""
-    command = shutil.which("tar")
-    if command and b"GNU tar" in subprocess.run([command, "--version"], capture_output=True, check=False).stdout:
-        return command
-    return None
-
-
 def tar_arguments(folder, name):
     """GNU tar's arguments for a folder's archive, its members under name: POSIX format with the extended attributes,
     members in name order and no access or change times, so that the same folder gives the same bytes. The members'
@@ -363,7 +355,7 @@ def write_tar(folder, output, compression, name=None):
     processes of their own where GNU tar is installed, else Python's tarfile writes a GNU-format tar (without the
     extended attributes)."""
     name = name or os.path.basename(folder.rstrip("/")) or "root"
-    tar = gnu_tar()
+    tar = gnu_command("tar", b"GNU tar")  # its archives keep extended attributes
     compress = [zstd_command(), "-q", "-c"] if compression == "zstd" else ["gzip", "-n", "-c"]
     if tar is None:
         return _write_tar_with_tarfile(folder, output, compress, name)

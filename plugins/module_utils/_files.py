@@ -12,7 +12,9 @@ import hashlib
 import itertools
 import os
 import re
+import shutil
 import stat
+import subprocess
 import tempfile
 
 CHUNK = 1024 * 1024
@@ -202,6 +204,14 @@ def rename_unused(temporary, folder, stem, suffix):
 def write_checksum(path, digest, mode):
     """A sidecar that ``sha256sum -c`` reads from the backup's folder."""
     write_atomically(checksum_sidecar(path), "%s  %s\n" % (digest, os.path.basename(path)), mode)
+
+
+def gnu_command(name, banner):
+    """The path of the command name where it is GNU's (its --version names banner, as b"GNU tar"), else None."""
+    command = shutil.which(name)
+    if command and banner in subprocess.run([command, "--version"], capture_output=True, check=False).stdout:
+        return command
+    return None
 
 
 def remove_if_present(path):

@@ -71,9 +71,11 @@ def timed(run_module, *args, **kwargs):
     return result, time.monotonic() - started
 
 
-def test_prune_passes_over_what_is_not_a_regular_file_and_a_folder_it_cannot_read(run_module, hostile):
+# prune deletes through GNU find when it is on the PATH, through its own scan when it is not
+@pytest.mark.parametrize("search_path", [None, "/usr/sbin:/sbin"], ids=["find", "scan"])
+def test_prune_passes_over_what_is_not_a_regular_file_and_a_folder_it_cannot_read(run_module, hostile, search_path):
     result, elapsed = timed(run_module, "prune", path=str(hostile), patterns=["*"], recurse=True, age="7d",
-                            min_keep=0, user="nobody")
+                            min_keep=0, user="nobody", env=dict(PATH=search_path) if search_path else None)
     assert elapsed < 10 and result["rc"] == 0, result
     left = dict((entry["path"], entry["reason"]) for entry in result["left_alone"])
     assert left[str(hostile / "pipe.log")] == "not a regular file"

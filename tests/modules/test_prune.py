@@ -251,12 +251,14 @@ def tree(root):
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(files=FILES)
-def test_deleting_as_the_scan_goes_prunes_what_deleting_after_it_does(run_module, tmp_path, files):
-    """With nothing protected, files are deleted as the scan meets them; with min_keep 1 (and a file newer than all,
-    which it keeps) they are selected after the scan. Both must leave the same files and say the same."""
+def test_deleting_as_found_by_find_or_the_scan_prunes_what_deleting_after_the_scan_does(run_module, tmp_path, files):
+    """With nothing protected, GNU find deletes the files as it meets them, or without it the scan does; with
+    min_keep 1 (and a file newer than all, which it keeps) they are selected after the scan. All must leave the same
+    files and say the same, down to the oldest three listed, and check mode must say it too while leaving everything in
+    place."""
     now = time.time()
-    as_found, after, expected = tmp_path / "as-found", tmp_path / "after", tmp_path / "expected"
-    for root in (as_found, after, expected):
+    as_found, scanned, after, expected = (tmp_path / name for name in ("as-found", "scanned", "after", "expected"))
+    for root in (as_found, scanned, after, expected):
         shutil.rmtree(str(root), ignore_errors=True)
         lay_out(str(root), files, now)
     with open(str(after / "newest"), "w") as stream:
@@ -269,9 +271,20 @@ def test_deleting_as_the_scan_goes_prunes_what_deleting_after_it_does(run_module
                 if path.exists():
                     path.unlink()
 
-    first = run_module("prune", path=str(as_found), recurse=True, age="2d", min_keep=0)
-    second = run_module("prune", path=str(after), recurse=True, age="2d", min_keep=1)
-    assert tree(str(as_found)) == tree(str(expected)) == [name for name in tree(str(after)) if name != "newest"]
+    planned = run_module("prune", path=str(as_found), recurse=True, age="2d", min_keep=0, check_mode=True, max_listed=3)
+    assert tree(str(as_found)) == tree(str(scanned))
+    first = run_module("prune", path=str(as_found), recurse=True, age="2d", min_keep=0, max_listed=3)
+    without_find = run_module("prune", path=str(scanned), recurse=True, age="2d", min_keep=0, max_listed=3,
+                              env=dict(PATH=str(tmp_path)))
+    second = run_module("prune", path=str(after), recurse=True, age="2d", min_keep=1, max_listed=3)
+    assert tree(str(as_found)) == tree(str(expected)) == tree(str(scanned)) == \
+        [name for name in tree(str(after)) if name != "newest"]
+    assert [first[key] for key in ("counts", "bytes_freed", "left_alone")] == \
+        [without_find[key] for key in ("counts", "bytes_freed", "left_alone")]
+    assert [entry["path"] for entry in first["files"]] == \
+        [entry["path"].replace(str(scanned), str(as_found)) for entry in without_find["files"]]
+    assert planned["counts"]["pruned"] == first["counts"]["pruned"] + first["counts"]["left_alone"]
+    assert planned["counts"]["matched"] == first["counts"]["matched"]
     assert first["bytes_freed"] == second["bytes_freed"] and first["changed"] == second["changed"]
     assert first["counts"] == dict(second["counts"], matched=second["counts"]["matched"] - 1,
                                    kept=second["counts"]["kept"] - 1)
