@@ -619,8 +619,8 @@ class Retention(object):
         if not self.module.check_mode:
             for path in deleted:
                 folder, _slash, name = path.decode(FILE_NAMES, NAME_ERRORS).rpartition(os.sep)
-                if folder in deleted_names:
-                    deleted_names[folder].add(name)
+                if (folder or os.sep) in deleted_names:
+                    deleted_names[folder or os.sep].add(name)
         for folder, folder_names in names.items():
             try:
                 descriptor = os.open(folder, FOLDER_FLAGS)
