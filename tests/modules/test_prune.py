@@ -75,6 +75,19 @@ def test_a_sidecar_goes_with_its_file_and_one_whose_file_is_gone_is_pruned_like_
     assert sorted(entry["path"] for entry in result["files"]) == [old[0], old[1] + ".sha256"]
 
 
+def test_a_companion_suffix_with_a_slash_ends_no_file_name_with_or_without_find(run_module, tmp_path):
+    for name, env in (("found", None), ("scanned", dict(PATH=str(tmp_path)))):
+        (tmp_path / name / "logx").mkdir(parents=True)
+        old = tmp_path / name / "logx" / "y"
+        old.write_bytes(b"a month old")
+        month_ago = time.time() - 30 * 86400
+        os.utime(str(old), (month_ago, month_ago))
+        result = run_module("prune", path=str(tmp_path / name), recurse=True, age="7d", min_keep=0,
+                            companions=[".sha256", "x/y"], env=env)
+        assert result["counts"] == dict(matched=1, kept=0, pruned=1, left_alone=0), (name, result["counts"])
+        assert names(tmp_path / name / "logx") == []
+
+
 def test_keep_counts_across_folders_and_the_oldest_pruned_are_listed(run_module, tmp_path):
     ages = {}  # hours back of each file, spread over three folders so that no folder holds the newest or oldest alone
     for number in range(30):
