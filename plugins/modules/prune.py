@@ -566,12 +566,12 @@ class Retention(object):
             process = subprocess.run(self.find_command(find, sink.cutoff, "/dev/fd/%d" % notes.fileno()),
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, pass_fds=(notes.fileno(),),
                                      env=dict(os.environ, LC_ALL="C"), check=False)
-            fields, returncode = process.stdout.split(b"\0")[:-1], process.returncode
             notes.seek(0)
             noted = notes.read().split(b"\0")[:-1]
-        if returncode and self.module.check_mode:  # nothing was deleted: the scan does it all
+        if process.returncode and self.module.check_mode:  # nothing was deleted: the scan does it all
             self.candidates(sink)
             return
+        fields = process.stdout.split(b"\0")[:-1]
         mtimes, sizes, paths = list(map(float, fields[0::3])), list(map(int, fields[1::3])), fields[2::3]
         sink.matched += len(paths)
         sink.chosen += len(paths)
@@ -583,9 +583,9 @@ class Retention(object):
             path = record[1:].decode(FILE_NAMES, NAME_ERRORS)
             if record[:1] == FOUND_COMPANION:
                 companions.append(path)
-            elif not returncode:  # else the scan lists them
+            elif not process.returncode:  # else the scan lists them
                 self.leave_alone(path, "symbolic link" if record[:1] == FOUND_LINK else "not a regular file")
-        if returncode:
+        if process.returncode:
             self.settle_after_find(companions, paths, sink, only_of_deleted=True)
             self.candidates(sink)
         else:
